@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI app, routers, auth dependencies, error mapping and web pages."""

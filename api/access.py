@@ -1,0 +1,50 @@
+"""Who may call what: one declared matrix for every route.
+
+A route that is not in this matrix makes the app refuse to start, so a new route is never open by
+accident. Public routes are the listed exceptions; everything else needs a bearer token whose role
+is in the route's set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER = "clerk", "supervisor", "admin", "auditor", "partner"
+STAFF = frozenset({CLERK, SUPERVISOR, ADMIN, AUDITOR})
+ALL_ROLES = (CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER)
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    public: bool = False
+
+    def allows(self, role: str | None) -> bool:
+        return self.public or (role is not None and role in self.roles)
+
+
+PUBLIC = Rule(frozenset(), public=True)
+
+
+def only(*roles: str) -> Rule:
+    return Rule(frozenset(roles))
+
+
+ANY_STAFF = Rule(STAFF)
+
+MATRIX: dict[tuple[str, str], Rule] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("POST", "/v1/auth/token"): PUBLIC,
+    ("POST", "/v1/auth/logout"): ANY_STAFF,
+    ("GET", "/v1/auth/me"): ANY_STAFF,
+    ("GET", "/v1/staff"): only(ADMIN),
+    ("POST", "/v1/staff"): only(ADMIN),
+    ("PATCH", "/v1/staff/{staff_id}"): only(ADMIN),
+    ("GET", "/v1/audit/verify"): only(ADMIN, AUDITOR),
+}
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    return MATRIX.get((method, path))

@@ -1,0 +1,52 @@
+"""The app factory."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import Depends, FastAPI
+
+from api.access import MATRIX
+from api.deps import authorize
+from api.errors import install_error_handlers
+from api.middleware import AccessLogMiddleware, PrivacyGuardMiddleware
+from api.routers import audit, auth, ops, staff
+from api.runtime import Runtime, build_runtime
+from cityid.settings import Settings, get_settings
+
+UPLOAD_PATHS = re.compile(r"^/v1/applications/[^/]+/photo$")
+ROUTERS = (ops.router, auth.router, staff.router, audit.router)
+
+
+def check_access_matrix(app: FastAPI) -> None:
+    """Fail closed: every route must have a declared rule, and every rule a route."""
+    # The OpenAPI document is FastAPI's public list of routes (with router prefixes applied).
+    routes = {(method.upper(), path) for path, item in app.openapi()["paths"].items()
+              for method in item}
+    missing = routes - MATRIX.keys()
+    if missing:
+        raise RuntimeError(f"routes without an access rule: {sorted(missing)}")
+    stale = MATRIX.keys() - routes
+    if stale:
+        raise RuntimeError(f"access rules for routes that do not exist: {sorted(stale)}")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = runtime or build_runtime(settings)
+    app = FastAPI(
+        title="cityid",
+        version="1",
+        summary="Municipal identity cards: confidential enrollment, signed cards, benefits.",
+        dependencies=[Depends(authorize)],
+    )
+    app.state.runtime = runtime
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(PrivacyGuardMiddleware, max_body=settings.max_body_bytes,
+                       max_upload=settings.max_upload_bytes,
+                       is_upload=lambda path: bool(UPLOAD_PATHS.match(path)))
+    app.add_middleware(AccessLogMiddleware)
+    check_access_matrix(app)
+    return app

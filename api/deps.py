@@ -1,0 +1,83 @@
+"""Dependencies: the per-request session (one transaction), the runtime, and the principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from api.access import rule_for
+from api.runtime import Runtime
+from cityid.db import unit_of_work
+from cityid.errors import Forbidden, Unauthenticated
+from privacy.audit import Actor
+from staff import service as staff_service
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """One transaction per request, committed when the route function returns and before the
+    response is sent; rolled back if anything raises."""
+    with unit_of_work(runtime.sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "staff", "partner" or "anonymous"
+    id: str
+    role: str | None
+    token: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.role or "none")
+
+
+ANONYMOUS = Principal("anonymous", "anonymous", None)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Principal:
+    """Runs on every route: looks the route up in the access matrix and checks the caller."""
+    route = request.scope.get("route")
+    rule = rule_for(request.method, getattr(route, "path", ""))
+    if rule is None:
+        raise Forbidden("This route has no access rule and is closed.")
+    if rule.public:
+        return ANONYMOUS
+    token = _bearer(request)
+    if token is None:
+        raise Unauthenticated()
+    account = staff_service.resolve_token(session, token, clock=runtime.clock)
+    principal = Principal("staff", str(account.id), account.role, token)
+    if not rule.allows(principal.role):
+        raise Forbidden()
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authorize)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

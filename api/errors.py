@@ -1,0 +1,102 @@
+"""RFC 9457 problem details, with a stable ``code``, for every error: the one place where domain
+error kinds become HTTP statuses. No stack trace or input value ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cityid.errors import AppError, ErrorKind
+
+log = logging.getLogger("cityid.api")
+PROBLEM_BASE = "https://cityid.example/problems/"
+
+STATUS_FOR_KIND = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.THROTTLED: 429,
+    ErrorKind.GONE: 410,
+    ErrorKind.UNAVAILABLE: 503,
+}
+
+HTTP_CODES = {
+    400: ("bad_request", "The request could not be read"),
+    401: ("unauthenticated", "Sign-in is required"),
+    403: ("forbidden", "Your role does not allow this"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "This method is not allowed here"),
+    406: ("not_acceptable", "No acceptable representation"),
+    413: ("payload_too_large", "The request body is too large"),
+    415: ("unsupported_media_type", "This content type is not accepted here"),
+    429: ("too_many_requests", "Too many requests; try again later"),
+}
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status,
+                            "code": code, "detail": detail or title, **extra}
+    return JSONResponse(body, status_code=status, headers=headers,
+                        media_type="application/problem+json")
+
+
+def app_error_response(exc: AppError) -> JSONResponse:
+    status = STATUS_FOR_KIND[exc.kind]
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return problem(status, exc.code, exc.title, exc.detail, headers=headers or None)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Only where and what: pydantic's "input" and "ctx" can echo personal values.
+    return [{"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""),
+             "type": err.get("type", "")} for err in exc.errors()]
+
+
+def validation_response(exc: RequestValidationError) -> JSONResponse:
+    errors = _validation_errors(exc)
+    types = {e["type"] for e in errors}
+    if "json_invalid" in types:
+        return problem(400, "malformed_json", "The request body is not valid JSON",
+                       "The body could not be parsed as JSON; check quotes, commas and brackets.")
+    if "extra_forbidden" in types:
+        names = ", ".join(e["loc"][-1] for e in errors if e["type"] == "extra_forbidden")
+        return problem(422, "unknown_field", "The request has fields this endpoint does not take",
+                       f"Unknown field(s): {names}.", errors=errors)
+    where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+    return problem(422, "validation_failed", "Some fields are missing or not valid", where,
+                   errors=errors)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return app_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = HTTP_CODES.get(exc.status_code, ("http_error", "The request failed"))
+        return problem(exc.status_code, code, title,
+                       headers=dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        route = getattr(request.scope.get("route"), "path", "?")
+        log.error("unhandled error", exc_info=exc, extra={"route": route})
+        return problem(500, "internal_error", "Something went wrong on our side",
+                       "The error was logged. Nothing was changed; you can try again.")

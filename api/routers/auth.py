@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+
+from api.deps import PrincipalDep, RuntimeDep, SessionDep, client_address
+from staff import service as staff_service
+from staff.models import Role
+from staff.schemas import SignIn, StaffOut, TokenOut
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=TokenOut)
+def sign_in(body: SignIn, request: Request, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
+    token = staff_service.sign_in(
+        session, username=body.username, password=body.password, client=client_address(request),
+        limiter=runtime.limiter, policy=runtime.sign_in_policy, ttl=runtime.token_ttl,
+        clock=runtime.clock)
+    return TokenOut(access_token=token.value, expires_at=token.expires_at, role=token.role)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out(principal: PrincipalDep, session: SessionDep, runtime: RuntimeDep) -> None:
+    assert principal.token is not None
+    staff_service.sign_out(session, actor=principal.actor, value=principal.token,
+                           clock=runtime.clock)
+
+
+@router.get("/me", response_model=StaffOut)
+def me(principal: PrincipalDep, session: SessionDep) -> StaffOut:
+    account = staff_service.get_account(session, principal.id)
+    return StaffOut(id=account.id, username=account.username, role=Role(account.role),
+                    active=account.active, created_at=account.created_at)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api import metrics
+from api.deps import RuntimeDep, SessionDep
+from cityid.db import ping
+from cityid.errors import Unavailable
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(session: SessionDep, runtime: RuntimeDep) -> dict[str, str]:
+    try:
+        ping(session)
+    except Exception:
+        raise Unavailable("The database is not reachable.") from None
+    try:
+        runtime.vault.keyring  # noqa: B018 - loading is the check
+    except Exception:
+        raise Unavailable("The keys are not loaded.") from None
+    return {"status": "ready", "database": "ok", "keys": "ok"}
+
+
+@router.get("/metrics")
+def metrics_endpoint() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

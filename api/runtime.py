@@ -1,0 +1,61 @@
+"""What a running service holds: settings, the database, the vault, the rate limiter, the clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityid.clock import Clock, system_clock
+from cityid.db import make_engine, session_factory
+from cityid.ratelimit import Limit, RateLimiter
+from cityid.settings import Settings
+from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
+from privacy.vault import Vault
+from staff.service import SignInPolicy, configure_password_hashing
+
+
+def key_provider_for(settings: Settings) -> KeyProvider:
+    if settings.key_provider == "env":
+        return EnvKeyProvider(settings.keyring)
+    return FileKeyProvider(settings.effective_keyring_path)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    vault: Vault
+    limiter: RateLimiter
+    clock: Clock
+
+    @property
+    def sign_in_policy(self) -> SignInPolicy:
+        s = self.settings
+        return SignInPolicy(
+            per_user=Limit("login:user", s.login_max_failures, s.login_failure_window_seconds),
+            per_client=Limit("login:client", s.login_max_failures_per_client,
+                             s.login_failure_window_seconds),
+        )
+
+    @property
+    def token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.settings.token_ttl_minutes)
+
+
+def build_runtime(settings: Settings, *, clock: Clock = system_clock,
+                  engine: Engine | None = None) -> Runtime:
+    configure_password_hashing(memory_kib=settings.argon2_memory_kib,
+                               time_cost=settings.argon2_time_cost)
+    engine = engine or make_engine(settings.effective_database_url, hide_parameters=True)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        vault=Vault(key_provider_for(settings), clock),
+        limiter=RateLimiter(settings.rate_limit_storage_uri),
+        clock=clock,
+    )

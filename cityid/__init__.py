@@ -1,0 +1,1 @@
+"""cityid kernel: settings, database, clock, base errors and the command line."""

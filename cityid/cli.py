@@ -1,0 +1,227 @@
+"""The `cityid` command. Each command runs in one transaction (or, for long online work such as
+key rotation, in batches of their own) and shows progress for long work."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from cityid.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from api.runtime import Runtime
+
+
+def _runtime(settings: Settings | None = None) -> Runtime:
+    from api.runtime import build_runtime
+
+    return build_runtime(settings or get_settings())
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group(help="cityid: municipal identity cards.")
+def main() -> None:
+    from cityid.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+
+
+# --- service --------------------------------------------------------------------------------
+
+
+def prepare(settings: Settings) -> None:
+    """First-run work, done once before workers start: migrate, make the keyring."""
+    from cityid.migrate import upgrade
+
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    _runtime(settings).vault.keyring  # noqa: B018 - loading makes the 0600 file on first run
+
+
+@main.command(help="Start the service (migrates the database and makes keys on first run).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    prepare(settings)
+    if workers > 1:
+        # Prometheus needs one shared directory to add up what each worker counted.
+        metrics_dir = settings.data_dir / "metrics"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
+    click.echo(f"cityid on http://{host}:{port} (API docs at /docs), "
+               f"database {settings.effective_database_url.split('@')[-1]}", err=True)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_config=None, proxy_headers=True,
+                server_header=False)
+
+
+@main.group(help="Database schema.")
+def db() -> None:
+    pass
+
+
+@db.command("upgrade", help="Apply the migrations up to the newest.")
+def db_upgrade() -> None:
+    from cityid.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    click.echo("database is at the newest revision")
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+@main.group(help="Staff accounts.")
+def staff() -> None:
+    pass
+
+
+@staff.command("add", help="Add a staff account; the password is read from a prompt or stdin.")
+@click.argument("username")
+@click.option("--role", required=True,
+              type=click.Choice(["clerk", "supervisor", "admin", "auditor"]))
+def staff_add(username: str, role: str) -> None:
+    from cityid.db import unit_of_work
+    from privacy.audit import Actor
+    from staff import service as staff_service
+    from staff.models import Role
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    runtime = _runtime()
+    from cityid.errors import AppError
+
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            staff_service.create_account(session, actor=Actor("cli", "admin"), username=username,
+                                         password=password, role=Role(role), clock=runtime.clock)
+    except AppError as exc:
+        _fail(exc.detail)
+    click.echo(f"added {username.lower()} ({role})")
+
+
+# --- keys -----------------------------------------------------------------------------------
+
+
+@main.group(help="Key-encryption keys, the blind-index key and signing keys.")
+def keys() -> None:
+    pass
+
+
+@keys.command("status", help="Show key versions and how many data keys each wraps.")
+def keys_status() -> None:
+    from cityid.db import unit_of_work
+    from privacy import repository
+
+    runtime = _runtime()
+    keyring = runtime.vault.keyring
+    with unit_of_work(runtime.sessions) as session:
+        counts = repository.count_data_keys_by_version(session)
+    click.echo(f"active KEK version: {keyring.active_kek}")
+    for version in sorted(keyring.keks):
+        click.echo(f"  KEK v{version}: {counts.get(version, 0)} data keys")
+    orphans = {v: n for v, n in counts.items() if v not in keyring.keks}
+    for version, n in orphans.items():
+        click.echo(f"  KEK v{version}: {n} data keys, KEY MISSING FROM KEYRING")
+
+
+@keys.command("rotate", help="Add a KEK version and rewrap every data key, online.")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Write the new keyring here (needed when keys come from the environment).")
+def keys_rotate(batch: int, out: Path | None) -> None:
+    from cityid.db import unit_of_work
+    from privacy import repository
+    from privacy.keyring import FileKeyProvider, Keyring
+    from privacy.vault import rewrap_batch, rotate_kek
+
+    runtime = _runtime()
+    provider = runtime.vault.provider
+    save_to = FileKeyProvider(out, create=False) if out else None
+    if save_to is None and not provider.writable:
+        _fail("the keyring comes from the environment; pass --out FILE for the new keyring")
+    with unit_of_work(runtime.sessions) as session:
+        total = sum(repository.count_data_keys_by_version(session).values())
+
+    def run_batch(keyring: Keyring) -> int:
+        with unit_of_work(runtime.sessions) as session:
+            return rewrap_batch(session, keyring, batch)
+
+    with click.progressbar(length=total, label="rewrapping data keys", file=sys.stderr) as bar:
+        keyring = rotate_kek(provider, run_batch, on_progress=bar.update, save_to=save_to)
+    click.echo(f"active KEK is now version {keyring.active_kek}; every data key is rewrapped. "
+               "Older versions can be removed with `cityid keys retire-kek VERSION`.")
+
+
+@keys.command("retire-kek", help="Remove an old KEK version once no data key needs it.")
+@click.argument("version", type=int)
+def keys_retire(version: int) -> None:
+    from cityid.db import unit_of_work
+    from privacy import repository
+    from privacy.errors import KeyringError
+
+    runtime = _runtime()
+    provider = runtime.vault.provider
+    with unit_of_work(runtime.sessions) as session:
+        still = repository.count_data_keys_by_version(session).get(version, 0)
+    if still:
+        _fail(f"{still} data keys are still wrapped under version {version}; run "
+              "`cityid keys rotate` first")
+    try:
+        provider.save(provider.load().without_kek(version))
+    except KeyringError as exc:
+        _fail(exc.detail)
+    click.echo(f"KEK version {version} removed")
+
+
+@keys.command("init", help="Print a new keyring as JSON, for CITYID_KEYRING in production.")
+def keys_init() -> None:
+    from privacy.keyring import Keyring
+
+    click.echo(Keyring.generate().to_json())
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+
+@main.group(help="The audit chain.")
+def audit() -> None:
+    pass
+
+
+@audit.command("verify", help="Check the hash chain; name the first broken entry.")
+def audit_verify() -> None:
+    from cityid.db import unit_of_work
+    from privacy import audit as audit_chain
+
+    runtime = _runtime()
+    with unit_of_work(runtime.sessions) as session:
+        report = audit_chain.verify_chain(session)
+    if report.ok:
+        click.echo(f"audit chain ok: {report.entries} entries")
+        return
+    click.echo(f"audit chain BROKEN at entry {report.seq}: {report.problem} "
+               f"({report.entries} entries verified before it)")
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

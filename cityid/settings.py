@@ -1,0 +1,91 @@
+"""Settings, read from the environment with the prefix ``CITYID_``.
+
+Development (the embedded default) works with no configuration at all. Outside development the
+settings refuse weak or default secrets, so a production deployment cannot start half-configured.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+WEAK_PASSWORDS = frozenset(
+    {"", "postgres", "password", "changeme", "change-me", "secret", "cityid", "admin", "example"}
+)
+MIN_SECRET_LENGTH = 16
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYID_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    # Key material lives outside the database: a 0600 file made on first run, or the environment.
+    key_provider: Literal["file", "env"] = "file"
+    keyring_path: Path | None = None
+    keyring: str = Field(default="", repr=False)
+
+    issuer: str = "https://id.city.example"
+    token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_seconds: int = Field(default=900, ge=10)
+    login_max_failures_per_client: int = Field(default=30, ge=1)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    redis_url: str = ""
+    argon2_memory_kib: int = Field(default=65536, ge=1024)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cityid.db').as_posix()}"
+
+    @property
+    def effective_keyring_path(self) -> Path:
+        return self.keyring_path or (self.data_dir / "keyring.json")
+
+    @property
+    def rate_limit_storage_uri(self) -> str:
+        return self.redis_url or "memory://"
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> Settings:
+        if self.env == "development":
+            return self
+        url = make_url(self.effective_database_url)
+        if url.get_backend_name() == "postgresql":
+            password = url.password or ""
+            if password.lower() in WEAK_PASSWORDS or len(password) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    "CITYID_DATABASE_URL has a weak or default password; outside development it "
+                    f"must be at least {MIN_SECRET_LENGTH} characters and not a well-known default"
+                )
+        if self.env == "production" and url.get_backend_name() == "sqlite":
+            raise ValueError("production needs PostgreSQL: set CITYID_DATABASE_URL")
+        if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
+            raise ValueError("argon2id cost below OWASP's minimum (19 MiB, 2 passes) is only "
+                             "allowed in development")
+        if self.key_provider == "env" and not self.keyring:
+            raise ValueError("CITYID_KEY_PROVIDER=env needs CITYID_KEYRING "
+                             "(see `cityid keys init`)")
+        if self.redis_url:
+            redis_password = urlsplit(self.redis_url).password
+            if redis_password is not None and redis_password.lower() in WEAK_PASSWORDS:
+                raise ValueError("CITYID_REDIS_URL has a weak or default password")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

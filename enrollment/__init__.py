@@ -1,0 +1,1 @@
+"""Enrollment: residents, applications, the document rulebook, review, duplicates, status."""

@@ -1,0 +1,233 @@
+"""Key material, kept outside the database behind a small key-provider interface.
+
+A keyring holds versioned key-encryption keys (KEKs), the blind-index key, and the card signing
+keys. The embedded default is a 0600 JSON file made on first run; in production the keyring can
+come from the environment (``CITYID_KEYRING``), and a KMS or HSM can implement ``KeyProvider``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from privacy.errors import KeyringError
+
+KEY_BYTES = 32
+FORMAT = 1
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _check_key(name: str, raw: bytes) -> bytes:
+    if len(raw) != KEY_BYTES:
+        raise KeyringError(f"{name} must be {KEY_BYTES} bytes")
+    if len(set(raw)) < 8:
+        raise KeyringError(f"{name} is not random enough")
+    return raw
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A card signing key. ``private`` is PKCS#8 DER; ``alg`` is a COSE algorithm name."""
+
+    kid: str
+    alg: str
+    private: bytes
+    created_at: str
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class Keyring:
+    keks: dict[int, bytes]
+    active_kek: int
+    index_key: bytes
+    signing_keys: tuple[SigningKey, ...] = field(default=())
+    active_signing_kid: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.active_kek not in self.keks:
+            raise KeyringError("the active KEK version is not in the keyring")
+        for version, kek in self.keks.items():
+            _check_key(f"KEK version {version}", kek)
+        _check_key("index key", self.index_key)
+        if len(set(self.keks.values()) | {self.index_key}) != len(self.keks) + 1:
+            raise KeyringError("keys in a keyring must all differ")
+
+    @classmethod
+    def generate(cls) -> Keyring:
+        return cls(keks={1: secrets.token_bytes(KEY_BYTES)}, active_kek=1,
+                   index_key=secrets.token_bytes(KEY_BYTES))
+
+    def kek(self, version: int) -> bytes:
+        try:
+            return self.keks[version]
+        except KeyError:
+            raise KeyringError(f"KEK version {version} is not in the keyring") from None
+
+    def with_new_kek(self) -> Keyring:
+        version = max(self.keks) + 1
+        keks = {**self.keks, version: secrets.token_bytes(KEY_BYTES)}
+        return Keyring(keks, version, self.index_key, self.signing_keys, self.active_signing_kid)
+
+    def without_kek(self, version: int) -> Keyring:
+        if version == self.active_kek:
+            raise KeyringError("the active KEK cannot be removed")
+        keks = {v: k for v, k in self.keks.items() if v != version}
+        return Keyring(keks, self.active_kek, self.index_key, self.signing_keys,
+                       self.active_signing_kid)
+
+    def with_signing_key(self, key: SigningKey, *, activate: bool = True) -> Keyring:
+        keys = (*self.signing_keys, key)
+        active = key.kid if activate else self.active_signing_kid
+        return Keyring(self.keks, self.active_kek, self.index_key, keys, active)
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "kek": {"active": self.active_kek,
+                    "versions": {str(v): _b64(k) for v, k in sorted(self.keks.items())}},
+            "index_key": _b64(self.index_key),
+            "signing": {
+                "active": self.active_signing_kid,
+                "keys": [
+                    {"kid": k.kid, "alg": k.alg, "private": _b64(k.private),
+                     "created_at": k.created_at, "retired": k.retired}
+                    for k in self.signing_keys
+                ],
+            },
+        }
+        return json.dumps(data, indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Keyring:
+        try:
+            data = json.loads(text)
+            if data.get("format") != FORMAT:
+                raise KeyringError(f"unsupported keyring format {data.get('format')!r}")
+            kek = data["kek"]
+            signing = data.get("signing") or {}
+            return cls(
+                keks={int(v): _unb64(k) for v, k in kek["versions"].items()},
+                active_kek=int(kek["active"]),
+                index_key=_unb64(data["index_key"]),
+                signing_keys=tuple(
+                    SigningKey(kid=k["kid"], alg=k["alg"], private=_unb64(k["private"]),
+                               created_at=k["created_at"], retired=bool(k.get("retired", False)))
+                    for k in signing.get("keys", [])
+                ),
+                active_signing_kid=signing.get("active"),
+            )
+        except KeyringError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise KeyringError(f"the keyring is malformed ({type(exc).__name__})") from None
+
+
+class KeyProvider(Protocol):
+    """Where the keyring lives. Implementations: a file, the environment, a KMS."""
+
+    def load(self) -> Keyring: ...
+
+    def save(self, keyring: Keyring) -> None: ...
+
+    @property
+    def writable(self) -> bool: ...
+
+
+class FileKeyProvider:
+    """A 0600 JSON file, created on first use. Reloaded when it changes on disk, so a running
+    service picks up a rotated keyring without a restart."""
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = path
+        self._create = create
+        self._lock = threading.Lock()
+        self._cached: tuple[float, Keyring] | None = None
+
+    @property
+    def writable(self) -> bool:
+        return True
+
+    def load(self) -> Keyring:
+        with self._lock:
+            try:
+                mtime = self.path.stat().st_mtime_ns
+            except FileNotFoundError:
+                if not self._create:
+                    raise KeyringError(f"no keyring at {self.path}") from None
+                self._write(Keyring.generate(), exclusive=True)
+                mtime = self.path.stat().st_mtime_ns
+            if self._cached and self._cached[0] == mtime:
+                return self._cached[1]
+            mode = self.path.stat().st_mode & 0o777
+            if mode & 0o077:
+                raise KeyringError(f"keyring file {self.path} must not be readable by others "
+                                   f"(mode {mode:o}; run chmod 600)")
+            keyring = Keyring.from_json(self.path.read_text())
+            self._cached = (mtime, keyring)
+            return keyring
+
+    def save(self, keyring: Keyring) -> None:
+        with self._lock:
+            self._write(keyring, exclusive=False)
+            self._cached = None
+
+    def _write(self, keyring: Keyring, *, exclusive: bool) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if exclusive:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return  # another process made it first; use theirs
+            with os.fdopen(fd, "w") as handle:
+                handle.write(keyring.to_json())
+                handle.flush()
+                os.fsync(handle.fileno())
+            return
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(keyring.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)
+
+
+class EnvKeyProvider:
+    """The keyring JSON (or its base64) from an environment variable; read-only at run time."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        self._keyring: Keyring | None = None
+
+    @property
+    def writable(self) -> bool:
+        return False
+
+    def load(self) -> Keyring:
+        if self._keyring is None:
+            text = self._value.strip()
+            if not text.startswith("{"):
+                try:
+                    text = _unb64(text).decode()
+                except ValueError:
+                    raise KeyringError("CITYID_KEYRING is neither JSON nor base64 JSON") from None
+            self._keyring = Keyring.from_json(text)
+        return self._keyring
+
+    def save(self, keyring: Keyring) -> None:
+        raise KeyringError("the keyring comes from the environment and cannot be written; "
+                           "use --out FILE and load the new keyring into your secret store")

@@ -1,0 +1,1 @@
+"""Partners, policies, API keys, verification, the benefit catalogue and the redemption ledger."""

@@ -1,0 +1,1 @@
+"""Staff accounts (clerk, supervisor, admin, auditor), passwords and bearer tokens."""

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from staff.models import Role
+
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class SignIn(StrictModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - a scheme name
+    expires_at: datetime
+    role: Role
+
+
+class StaffCreate(StrictModel):
+    username: str = Field(pattern=USERNAME_PATTERN)
+    password: str = Field(min_length=12, max_length=1024)
+    role: Role
+
+
+class StaffUpdate(StrictModel):
+    active: bool | None = None
+    role: Role | None = None
+
+
+class StaffOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    role: Role
+    active: bool
+    created_at: datetime

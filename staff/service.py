@@ -1,0 +1,156 @@
+"""Staff accounts, sign-in and bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from passlib.context import CryptContext
+from sqlalchemy.orm import Session
+
+from cityid.clock import Clock, system_clock
+from cityid.ratelimit import Limit, RateLimiter
+from privacy import audit
+from privacy.audit import Actor
+from staff import repository
+from staff.errors import (
+    InvalidCredentials,
+    InvalidToken,
+    SignInThrottled,
+    StaffNotFound,
+    UsernameTaken,
+    WeakPassword,
+)
+from staff.models import Role, StaffAccount, StaffToken
+
+# argon2id: no 72-byte truncation or refusal as with bcrypt, so long pass-phrases just work.
+passwords = CryptContext(schemes=["argon2"], deprecated="auto")
+
+
+def configure_password_hashing(*, memory_kib: int, time_cost: int) -> None:
+    """Set the argon2id cost (from settings); hashes made at another cost are upgraded at the
+    next sign-in."""
+    global _DUMMY_HASH
+    passwords.update(argon2__memory_cost=memory_kib, argon2__rounds=time_cost)
+    _DUMMY_HASH = passwords.hash("not-a-real-password-just-for-timing")
+
+
+MIN_PASSWORD, MAX_PASSWORD = 12, 1024
+COMMON_PASSWORDS = frozenset({"password1234", "123456789012", "qwertyuiopas", "changemechangeme",
+                              "passwordpassword", "adminadminadmin"})
+TOKEN_PREFIX = "cst_"  # noqa: S105 - a prefix, not a secret
+_DUMMY_HASH = passwords.hash("not-a-real-password-just-for-timing")
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    per_user: Limit
+    per_client: Limit
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    expires_at: datetime
+    role: Role
+
+
+def check_password_strength(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD or password.lower() in COMMON_PASSWORDS:
+        raise WeakPassword()
+    if len(set(password)) < 4:
+        raise WeakPassword()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_account(session: Session, *, actor: Actor, username: str, password: str, role: Role,
+                   clock: Clock = system_clock) -> StaffAccount:
+    check_password_strength(password)
+    username = username.lower()
+    if repository.get_by_username(session, username) is not None:
+        raise UsernameTaken()
+    account = StaffAccount(id=uuid.uuid4(), username=username,
+                           password_hash=passwords.hash(password), role=role.value, active=True,
+                           created_at=clock.now())
+    repository.add(session, account)
+    audit.record(session, actor=actor, action="staff.created", subject=f"staff:{account.id}",
+                 detail={"role": role.value}, clock=clock)
+    return account
+
+
+def update_account(session: Session, *, actor: Actor, staff_id: uuid.UUID, active: bool | None,
+                   role: Role | None, clock: Clock = system_clock) -> StaffAccount:
+    account = repository.get(session, staff_id)
+    if account is None:
+        raise StaffNotFound()
+    if role is not None:
+        account.role = role.value
+    if active is not None:
+        account.active = active
+    if active is False or role is not None:
+        repository.revoke_all_tokens(session, account.id, clock.now())
+    session.flush()
+    audit.record(session, actor=actor, action="staff.updated", subject=f"staff:{account.id}",
+                 detail={"role": account.role, "active": account.active}, clock=clock)
+    return account
+
+
+def get_account(session: Session, staff_id: uuid.UUID | str) -> StaffAccount:
+    account = repository.get(session, uuid.UUID(str(staff_id)))
+    if account is None:
+        raise StaffNotFound()
+    return account
+
+
+def list_accounts(session: Session) -> list[StaffAccount]:
+    return list(repository.list_accounts(session))
+
+
+def sign_in(session: Session, *, username: str, password: str, client: str,
+            limiter: RateLimiter, policy: SignInPolicy, ttl: timedelta,
+            clock: Clock = system_clock) -> Token:
+    username = username.lower()
+    limiter.check(policy.per_user, username, SignInThrottled)
+    limiter.check(policy.per_client, client, SignInThrottled)
+    account = repository.get_by_username(session, username)
+    # Verify against a dummy hash for unknown users so timing does not reveal which names exist.
+    valid = passwords.verify(password, account.password_hash if account else _DUMMY_HASH)
+    if account is None or not valid or not account.active:
+        limiter.hit(policy.per_user, username)
+        limiter.hit(policy.per_client, client)
+        raise InvalidCredentials()
+    limiter.clear(policy.per_user, username)
+    if passwords.needs_update(account.password_hash):
+        account.password_hash = passwords.hash(password)
+    value = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
+    token = StaffToken(token_hash=_token_hash(value), staff_id=account.id, created_at=now,
+                       expires_at=now + ttl)
+    repository.add_token(session, token)
+    audit.record(session, actor=Actor(str(account.id), account.role), action="auth.signed_in",
+                 subject=f"staff:{account.id}", clock=clock)
+    return Token(value=value, expires_at=token.expires_at, role=Role(account.role))
+
+
+def resolve_token(session: Session, value: str, *, clock: Clock = system_clock) -> StaffAccount:
+    if not value.startswith(TOKEN_PREFIX):
+        raise InvalidToken()
+    found = repository.get_token(session, _token_hash(value))
+    if found is None:
+        raise InvalidToken()
+    token, account = found
+    if token.revoked_at is not None or token.expires_at <= clock.now() or not account.active:
+        raise InvalidToken()
+    return account
+
+
+def sign_out(session: Session, *, actor: Actor, value: str, clock: Clock = system_clock) -> None:
+    repository.revoke_token(session, _token_hash(value), clock.now())
+    audit.record(session, actor=actor, action="auth.signed_out", subject=f"staff:{actor.id}",
+                 clock=clock)

@@ -1,0 +1,161 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when
+CITYID_TEST_DATABASE_URL names one; either way the schema is built by the Alembic migrations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.runtime import Runtime, build_runtime
+from cityid.clock import Clock, system_clock
+from cityid.db import Base, make_engine, unit_of_work
+from cityid.migrate import upgrade
+from cityid.models import import_all_models
+from cityid.settings import Settings
+from privacy.audit import Actor
+from staff import service as staff_service
+from staff.models import Role
+
+TEST_DATABASE_URL = os.environ.get("CITYID_TEST_DATABASE_URL", "")
+BACKEND = "postgresql" if TEST_DATABASE_URL.startswith("postgresql") else "sqlite"
+STAFF_PASSWORD = "correct horse battery staple"
+
+import_all_models()
+
+
+def pytest_report_header() -> str:
+    return f"cityid database backend: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database: a template file for SQLite, a fresh database for PostgreSQL."""
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "cityid.db"
+        upgrade(f"sqlite:///{path}")
+        yield str(path)
+        return
+    admin_url = make_url(TEST_DATABASE_URL)
+    name = f"cityid_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(admin_url.render_as_string(hide_password=False),
+                        isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL at {admin_url.render_as_string()} is not reachable: "
+                    f"{type(exc).__name__}: {exc}", returncode=3)
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    if BACKEND == "sqlite":
+        path = tmp_path / "cityid.db"
+        shutil.copyfile(database_template, path)
+        yield f"sqlite:///{path}"
+        return
+    yield database_template
+    engine = make_engine(database_template)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    # A cheaper argon2id cost keeps the suite fast; production refuses anything this low.
+    return Settings(env="development", data_dir=tmp_path / "var", database_url=database_url,
+                    log_json=True, argon2_memory_kib=8192, argon2_time_cost=1)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return system_clock
+
+
+@pytest.fixture
+def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
+    runtime = build_runtime(settings, clock=clock)
+    yield runtime
+    runtime.limiter.reset()
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, runtime: Runtime) -> FastAPI:
+    return create_app(settings, runtime)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def session(runtime: Runtime) -> Iterator[Session]:
+    """A session in one transaction, committed when the test ends."""
+    with unit_of_work(runtime.sessions) as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def make_staff(runtime: Runtime) -> Callable[..., str]:
+    """Creates a staff account of a role and returns its username."""
+
+    def make(role: str, username: str | None = None) -> str:
+        username = username or f"{role}-{uuid.uuid4().hex[:8]}"
+        with unit_of_work(runtime.sessions) as db_session:
+            staff_service.create_account(db_session, actor=Actor("test", "admin"),
+                                         username=username, password=STAFF_PASSWORD,
+                                         role=Role(role), clock=runtime.clock)
+        return username
+
+    return make
+
+
+@pytest.fixture
+def auth_header(client: TestClient,
+                make_staff: Callable[..., str]) -> Callable[[str], dict[str, str]]:
+    """Signs in a new account of a role through the API; returns its Authorization header."""
+
+    def header(role: str) -> dict[str, str]:
+        username = make_staff(role)
+        response = client.post("/v1/auth/token",
+                               json={"username": username, "password": STAFF_PASSWORD})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return header
+
+
+def all_table_text(runtime: Runtime) -> str:
+    """Every row of every table, as text: for checking a value was stored nowhere."""
+    chunks: list[str] = []
+    with runtime.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(table.select()):
+                for value in row:
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        chunks.append(bytes(value).decode("latin-1"))
+                    else:
+                        chunks.append(str(value))
+    return "\n".join(chunks)
