@@ -43,6 +43,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/staff"): only(ADMIN),
     ("PATCH", "/v1/staff/{staff_id}"): only(ADMIN),
     ("GET", "/v1/audit/verify"): only(ADMIN, AUDITOR),
+    # enrollment
+    ("GET", "/v1/rulebook/documents"): only(CLERK, SUPERVISOR, ADMIN),
+    ("POST", "/v1/applications"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/applications/{reference}"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/applications/{reference}/documents"): only(CLERK, SUPERVISOR),
+    ("PUT", "/v1/applications/{reference}/photo"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/applications/{reference}/submit"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/applications/{reference}/review"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/applications/{reference}/decision"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/duplicates"): only(SUPERVISOR),
+    ("POST", "/v1/duplicates/{flag_id}/resolve"): only(SUPERVISOR),
+    ("POST", "/v1/status"): PUBLIC,
 }
 
 

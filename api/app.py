@@ -10,12 +10,13 @@ from api.access import MATRIX
 from api.deps import authorize
 from api.errors import install_error_handlers
 from api.middleware import AccessLogMiddleware, PrivacyGuardMiddleware
-from api.routers import audit, auth, ops, staff
+from api.routers import applications, audit, auth, duplicates, ops, staff, status
 from api.runtime import Runtime, build_runtime
 from cityid.settings import Settings, get_settings
 
 UPLOAD_PATHS = re.compile(r"^/v1/applications/[^/]+/photo$")
-ROUTERS = (ops.router, auth.router, staff.router, audit.router)
+ROUTERS = (ops.router, auth.router, staff.router, audit.router, applications.router,
+           duplicates.router, status.router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

@@ -12,6 +12,8 @@ from cityid.clock import Clock, system_clock
 from cityid.db import make_engine, session_factory
 from cityid.ratelimit import Limit, RateLimiter
 from cityid.settings import Settings
+from enrollment.rulebook import Rulebook, load_rulebook
+from enrollment.service import EnrollmentDesk, StatusCheckPolicy
 from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
 from privacy.vault import Vault
 from staff.service import SignInPolicy, configure_password_hashing
@@ -31,6 +33,22 @@ class Runtime:
     vault: Vault
     limiter: RateLimiter
     clock: Clock
+    rulebook: Rulebook
+
+    @property
+    def enrollment(self) -> EnrollmentDesk:
+        return EnrollmentDesk(vault=self.vault, rulebook=self.rulebook, clock=self.clock,
+                              max_photo_bytes=self.settings.max_photo_bytes)
+
+    @property
+    def status_check_policy(self) -> StatusCheckPolicy:
+        s = self.settings
+        return StatusCheckPolicy(
+            per_reference=Limit("status:reference", s.status_checks_per_reference,
+                                s.status_check_window_seconds),
+            per_client=Limit("status:client", s.status_checks_per_client,
+                             s.status_check_window_seconds),
+        )
 
     @property
     def sign_in_policy(self) -> SignInPolicy:
@@ -58,4 +76,5 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock,
         vault=Vault(key_provider_for(settings), clock),
         limiter=RateLimiter(settings.rate_limit_storage_uri),
         clock=clock,
+        rulebook=load_rulebook(settings.rulebook_path),
     )

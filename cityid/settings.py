@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     redis_url: str = ""
+    rulebook_path: Path | None = None
+    status_checks_per_reference: int = Field(default=5, ge=1)
+    status_checks_per_client: int = Field(default=30, ge=1)
+    status_check_window_seconds: int = Field(default=900, ge=10)
+    max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=10 * 1024)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
     log_level: str = "INFO"

@@ -80,10 +80,18 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings_overrides() -> dict[str, object]:
+    """Override in a test module to change settings for its tests."""
+    return {}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, settings_overrides: dict[str, object]) -> Settings:
     # A cheaper argon2id cost keeps the suite fast; production refuses anything this low.
-    return Settings(env="development", data_dir=tmp_path / "var", database_url=database_url,
-                    log_json=True, argon2_memory_kib=8192, argon2_time_cost=1)
+    values: dict[str, object] = {"env": "development", "data_dir": tmp_path / "var",
+                                 "database_url": database_url, "log_json": True,
+                                 "argon2_memory_kib": 8192, "argon2_time_cost": 1}
+    return Settings.model_validate({**values, **settings_overrides})
 
 
 @pytest.fixture

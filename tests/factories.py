@@ -28,3 +28,27 @@ def resident_data(**overrides: object) -> ResidentData:
 def date_spellings(value: date) -> list[str]:
     return [value.isoformat(), value.strftime("%Y%m%d"), value.strftime("%m/%d/%Y"),
             value.strftime("%d/%m/%Y")]
+
+
+def photo_png(size: tuple[int, int] = (600, 800)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (180, 150, 120)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def application_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "first_name": KNOWN_FIRST,
+        "last_name": KNOWN_LAST,
+        "date_of_birth": KNOWN_DOB.isoformat(),
+        "address": {"line1": KNOWN_STREET, "city": "Springfield", "state": "NY",
+                    "postal_code": "11201"},
+        "phone": "+1 212 555 0100",
+        "designations": {"gender": "X", "languages": ["es", "en"], "veteran": True},
+    }
+    body.update(overrides)
+    return body

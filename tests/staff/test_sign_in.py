@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,8 +17,11 @@ def clock() -> Clock:
     return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
-def _sign_in(client: TestClient, username: str, password: str = STAFF_PASSWORD):  # type: ignore[no-untyped-def]
-    return client.post("/v1/auth/token", json={"username": username, "password": password})
+def _sign_in(client: TestClient, username: str,
+             password: str = STAFF_PASSWORD) -> httpx.Response:
+    response: httpx.Response = client.post("/v1/auth/token",
+                                           json={"username": username, "password": password})
+    return response
 
 
 def test_sign_in_returns_an_opaque_token_that_is_stored_hashed(

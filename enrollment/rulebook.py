@@ -1,0 +1,454 @@
+"""The document rulebook: which documents count toward an application, and for how many points.
+
+The rules are data (``rulebook.yaml`` beside this module, or a city's own file), validated when
+loaded. A document kind is only an input: what comes out of an evaluation is a
+:class:`DocumentCredit`, which holds nothing that could say where a person comes from.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+
+from cityid.errors import AppError, ErrorKind
+
+DEFAULT_RULEBOOK_PATH = Path(__file__).with_name("rulebook.yaml")
+
+# Dates outside these bounds are typing mistakes, not documents.
+EARLIEST_DOCUMENT_DATE = date(1900, 1, 1)
+LATEST_EXPIRY_YEARS_AHEAD = 50
+
+
+class DocumentCategory(StrEnum):
+    IDENTITY = "identity"
+    RESIDENCY = "residency"
+    AGE = "age"
+    RELATIONSHIP = "relationship"
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class RulebookInvalid(AppError):
+    # The service cannot enroll anyone under a rulebook it does not understand.
+    kind = ErrorKind.UNAVAILABLE
+    code = "rulebook_invalid"
+    title = "The document rulebook is not valid"
+
+
+class UnknownDocumentKind(AppError):
+    code = "unknown_document_kind"
+    title = "This document kind is not in the rulebook"
+
+
+class ExpiryDateRequired(AppError):
+    code = "expiry_date_required"
+    title = "This document kind needs its expiry date"
+
+
+class IssueDateRequired(AppError):
+    code = "issue_date_required"
+    title = "This document kind needs its issue date"
+
+
+class DateInFuture(AppError):
+    code = "date_in_future"
+    title = "The issue date is in the future"
+
+
+class DateOutOfRange(AppError):
+    code = "date_out_of_range"
+    title = "The document date is not plausible"
+
+
+class DocumentExpired(AppError):
+    code = "document_expired"
+    title = "The document has expired"
+
+
+class ResidencyDocumentTooOld(AppError):
+    code = "residency_document_too_old"
+    title = "The residency document is too old"
+
+
+class DocumentFlagNotPossible(AppError):
+    code = "document_flag_not_possible"
+    title = "This document kind cannot show that"
+
+
+class ApplicantTooYoung(AppError):
+    code = "applicant_too_young"
+    title = "The applicant is too young for a card"
+
+
+# --- the rulebook file ----------------------------------------------------------------------
+
+
+def _positive_int(value: object) -> object:
+    # bool is an int in Python, and YAML turns "yes" into True: neither is a number of points.
+    if type(value) is not int or value <= 0:
+        raise ValueError("must be a positive integer")
+    return value
+
+
+PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
+KindName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+Showing = Literal["always", "sometimes", "never"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExpiredGrace(_Model):
+    years: PositiveInt
+    points: PositiveInt
+
+
+class DocumentSpec(_Model):
+    label: str = Field(min_length=1, max_length=160)
+    category: DocumentCategory
+    points: PositiveInt
+    date: Literal["expiry", "issue", "none"] = "none"
+    recent_within_days: PositiveInt | None = None
+    expired_grace: ExpiredGrace | None = None
+    photo: Showing
+    date_of_birth: Showing
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DocumentSpec:
+        if self.expired_grace is not None:
+            if self.date != "expiry":
+                raise ValueError("expired_grace needs date: expiry")
+            if self.expired_grace.points > self.points:
+                raise ValueError("expired_grace.points must not exceed points")
+        if self.recent_within_days is not None:
+            if self.category is not DocumentCategory.RESIDENCY:
+                raise ValueError("recent_within_days applies only to residency documents")
+            if self.date != "issue":
+                raise ValueError("recent_within_days needs date: issue")
+        return self
+
+
+class Requirements(_Model):
+    total_points: PositiveInt
+    total_counts: list[DocumentCategory] = Field(min_length=1)
+    category_points: dict[DocumentCategory, PositiveInt]
+    document_with_photo: StrictBool
+    document_with_date_of_birth: StrictBool
+
+
+class Ages(_Model):
+    minimum: PositiveInt
+    caretaker_through: PositiveInt | None = None
+    caretaker_relationship_points: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Ages:
+        if self.caretaker_through is not None and self.caretaker_through < self.minimum:
+            raise ValueError("caretaker_through must not be below minimum")
+        return self
+
+
+class ValidityBand(_Model):
+    from_age: PositiveInt
+    years: PositiveInt
+
+
+class RulebookFile(_Model):
+    name: str = Field(min_length=1, max_length=160)
+    requirements: Requirements
+    ages: Ages
+    card_validity: list[ValidityBand] = Field(min_length=1)
+    documents: dict[KindName, DocumentSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RulebookFile:
+        starts = [band.from_age for band in self.card_validity]
+        if starts != sorted(set(starts)):
+            raise ValueError("card_validity bands must be in increasing from_age order")
+        if starts[0] != self.ages.minimum:
+            # Otherwise an eligible applicant could fall below every band.
+            raise ValueError("the first card_validity band must start at ages.minimum")
+        offered = {spec.category for spec in self.documents.values()}
+        for category in self.requirements.category_points:
+            if category not in offered:
+                raise ValueError(f"requirements.category_points.{category.value}: "
+                                 f"no document kind gives {category.value} points")
+        if (self.ages.caretaker_through is not None
+                and DocumentCategory.RELATIONSHIP not in offered):
+            raise ValueError("ages.caretaker_through: no document kind proves a relationship")
+        return self
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentCredit:
+    """All that is kept of a document once it has been checked and handed back."""
+
+    category: DocumentCategory
+    points: int
+    shows_photo: bool
+    shows_dob: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentKind:
+    """One entry of the clerk's document picker."""
+
+    kind: str
+    label: str
+    category: DocumentCategory
+    needs_expiry_date: bool
+    needs_issue_date: bool
+    photo: Showing
+    date_of_birth: Showing
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    satisfied: bool
+    points: dict[DocumentCategory, int]
+    total_points: int
+    missing: list[str]
+    messages: list[str]
+
+
+# --- the rulebook ---------------------------------------------------------------------------
+
+
+def _add_years(day: date, years: int) -> date:
+    # A 29 February anniversary falls on 28 February in common years.
+    year = day.year + years
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return day.replace(year=year)
+
+
+def _more(count: int, what: str) -> str:
+    return f"{count} more {what} point{'s' if count != 1 else ''}"
+
+
+def _showing(showing: Showing, claimed: bool, what: str) -> bool:
+    if showing == "always":
+        return True
+    if showing == "never":
+        if claimed:
+            raise DocumentFlagNotPossible(f"This document kind never shows {what}")
+        return False
+    return claimed
+
+
+class Rulebook:
+    def __init__(self, spec: RulebookFile, *, fingerprint: str) -> None:
+        self.spec = spec
+        # Recorded with a decision so an audit can tell which rules were applied.
+        self.fingerprint = fingerprint
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def minimum_age(self) -> int:
+        return self.spec.ages.minimum
+
+    def needs_caretaker(self, age: int) -> bool:
+        through = self.spec.ages.caretaker_through
+        return through is not None and self.spec.ages.minimum <= age <= through
+
+    def document_kinds(self) -> list[DocumentKind]:
+        return [
+            DocumentKind(kind=kind, label=spec.label, category=spec.category,
+                         needs_expiry_date=spec.date == "expiry",
+                         needs_issue_date=spec.date == "issue",
+                         photo=spec.photo, date_of_birth=spec.date_of_birth)
+            for kind, spec in self.spec.documents.items()
+        ]
+
+    def evaluate_document(self, kind: str, *, expires_on: date | None, issued_on: date | None,
+                          shows_photo: bool, shows_dob: bool, today: date) -> DocumentCredit:
+        spec = self.spec.documents.get(kind)
+        if spec is None:
+            raise UnknownDocumentKind()
+        _check_dates(expires_on=expires_on, issued_on=issued_on, today=today)
+
+        points = spec.points
+        if spec.date == "expiry":
+            if expires_on is None:
+                raise ExpiryDateRequired()
+            if expires_on < today:
+                grace = spec.expired_grace
+                if grace is None or today > _add_years(expires_on, grace.years):
+                    raise DocumentExpired()
+                points = grace.points
+        elif spec.date == "issue":
+            if issued_on is None:
+                raise IssueDateRequired()
+            window = spec.recent_within_days
+            if window is not None and issued_on < today - timedelta(days=window):
+                raise ResidencyDocumentTooOld(
+                    f"A residency document of this kind must be dated within {window} days")
+
+        return DocumentCredit(
+            category=spec.category,
+            points=points,
+            shows_photo=_showing(spec.photo, shows_photo, "a photo"),
+            shows_dob=_showing(spec.date_of_birth, shows_dob, "a date of birth"),
+        )
+
+    def tally(self, credits: Sequence[DocumentCredit], *, age: int,
+              has_caretaker: bool) -> Tally:
+        points = {category: 0 for category in DocumentCategory}
+        for credit in credits:
+            points[credit.category] += credit.points
+        rules = self.spec.requirements
+        total = sum(points[category] for category in set(rules.total_counts))
+
+        if age < self.spec.ages.minimum:
+            return Tally(satisfied=False, points=points, total_points=total,
+                         missing=["applicant_too_young"],
+                         messages=[f"the applicant must be at least {self.minimum_age}"])
+
+        missing: list[str] = []
+        messages: list[str] = []
+        for category, needed in rules.category_points.items():
+            if points[category] < needed:
+                missing.append(f"{category.value}_points")
+                messages.append(_more(needed - points[category], category.value))
+        if total < rules.total_points:
+            # Category shortfalls may already account for the whole gap.
+            short = rules.total_points - total
+            listed = sum(needed - points[category]
+                         for category, needed in rules.category_points.items()
+                         if points[category] < needed and category in rules.total_counts)
+            if short > listed:
+                missing.append("total_points")
+                extra = short - listed
+                messages.append(f"{extra} more point{'s' if extra != 1 else ''} "
+                                "from any document")
+        if rules.document_with_photo and not any(c.shows_photo for c in credits):
+            missing.append("photo_document")
+            messages.append("a document showing a photo")
+        if rules.document_with_date_of_birth and not any(c.shows_dob for c in credits):
+            missing.append("date_of_birth_document")
+            messages.append("a document showing the date of birth")
+        if self.needs_caretaker(age):
+            if not has_caretaker:
+                missing.append("caretaker")
+                messages.append("a caretaker applying with the minor")
+            if points[DocumentCategory.RELATIONSHIP] < self.spec.ages.caretaker_relationship_points:
+                missing.append("caretaker_relationship_document")
+                messages.append("a caretaker relationship document")
+        return Tally(satisfied=not missing, points=points, total_points=total,
+                     missing=missing, messages=messages)
+
+    def card_validity_years(self, age: int) -> int:
+        if age < self.spec.ages.minimum:
+            raise ApplicantTooYoung(f"The applicant must be at least {self.minimum_age}")
+        years = self.spec.card_validity[0].years
+        for band in self.spec.card_validity:
+            if age >= band.from_age:
+                years = band.years
+        return years
+
+
+def _check_dates(*, expires_on: date | None, issued_on: date | None, today: date) -> None:
+    if issued_on is not None:
+        if issued_on > today:
+            raise DateInFuture()
+        if issued_on < EARLIEST_DOCUMENT_DATE:
+            raise DateOutOfRange("The issue date is too far in the past")
+    if expires_on is not None:
+        if expires_on < EARLIEST_DOCUMENT_DATE:
+            raise DateOutOfRange("The expiry date is too far in the past")
+        if expires_on > _add_years(today, LATEST_EXPIRY_YEARS_AHEAD):
+            raise DateOutOfRange("The expiry date is too far in the future")
+        if issued_on is not None and expires_on < issued_on:
+            raise DateOutOfRange("The expiry date is before the issue date")
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice: PyYAML would silently keep the last one, and a
+    city editing its rulebook would never learn that half of an entry was ignored."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Hashable, Any]:
+    seen: set[Hashable] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} is given twice", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _describe(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"] if part != "[key]")
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "missing":
+        what = "is required"
+    elif kind == "extra_forbidden":
+        what = "is not a known setting"
+    elif kind in {"enum", "literal_error"}:
+        what = f"must be one of {ctx.get('expected')}"
+    elif kind == "value_error":
+        what = str(ctx.get("error"))
+    elif kind == "string_pattern_mismatch":
+        what = "must be lower case letters, digits and underscores, starting with a letter"
+    else:
+        what = f"is not valid: {error['msg']}"
+    return f"{where} {what}" if where else what
+
+
+def load_rulebook(path: Path | None = None) -> Rulebook:
+    source = path or DEFAULT_RULEBOOK_PATH
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise RulebookInvalid(f"{source.name}: cannot be read ({exc.strerror})") from exc
+    try:
+        data = yaml.load(raw, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise RulebookInvalid(f"{source.name}: {problem}{line}") from exc
+    if not isinstance(data, dict):
+        raise RulebookInvalid(f"{source.name}: must be a mapping of settings")
+    try:
+        spec = RulebookFile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise RulebookInvalid(f"{source.name}: {problems}") from exc
+    return Rulebook(spec, fingerprint=hashlib.sha256(raw).hexdigest())
