@@ -1,0 +1,201 @@
+"""The offline verifier: one QR text in, one reason code out, and never an exception.
+
+Checks run in a fixed order and the first failure is the answer: can the text be read at all,
+is it a format we read, do we know the key, does the signature hold, is the card inside its
+validity window, and what does the cached status list say. Fields are returned only once the
+signature has verified, so nothing a forger wrote is ever shown.
+
+The card's status-list index is the private CWT claim ``STATUS_INDEX_CLAIM`` inside the signed
+payload, so it cannot be swapped without breaking the signature.
+
+It fails closed. Without a status list, or with one past its ``validUntil``, older than the
+caller's ``max_status_age``, from another issuer, or too short to hold the card's index, the
+answer is ``status_list_stale``, never ``ok``. The one exception: a revoked bit in a stale list
+still answers ``revoked``, because revocation is final and a newer list cannot undo it; a
+suspension can be lifted, so a stale suspension answers ``status_list_stale``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from idcard.credential import (
+    C169_DATE_OF_BIRTH,
+    C169_FULL_NAME,
+    C169_GENDER,
+    C169_ID,
+    C169_LANGUAGE,
+    C169_VERSION,
+    CLAIM_169,
+    CLAIM_EXP,
+    CLAIM_IAT,
+    CLAIM_ISS,
+    CLAIM_NBF,
+    GENDER_NAMES,
+    HEADER_TYP,
+    STATUS_INDEX_CLAIM,
+    CredentialError,
+    Unreadable,
+    Unsupported,
+    loads_exact,
+    parse_date_of_birth,
+    read_qr_text,
+    verify_cose,
+)
+from idcard.statuslist import StatusList
+
+DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Reason(StrEnum):
+    OK = "ok"
+    UNREADABLE = "unreadable"
+    UNSUPPORTED = "unsupported"
+    UNKNOWN_KEY = "unknown_key"
+    BAD_SIGNATURE = "bad_signature"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    STATUS_LIST_STALE = "status_list_stale"
+
+
+@dataclass(frozen=True)
+class VerifiedFields:
+    """What the signature vouches for. Never built from an unverified credential."""
+
+    issuer: str
+    kid: str
+    card_number: str
+    issue_number: int
+    language: str
+    full_name: str
+    date_of_birth: date
+    gender: str | None
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime
+    status_index: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reason: Reason
+    fields: VerifiedFields | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is Reason.OK
+
+
+def _text(identity: Mapping[Any, Any], key: int) -> str:
+    value = identity.get(key)
+    if not isinstance(value, str) or not value:
+        raise Unreadable()
+    return value
+
+
+def _epoch(claims: Mapping[Any, Any], key: int) -> datetime:
+    value = claims.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        # A card without a validity window cannot be checked, so it is not a card we read.
+        raise Unsupported()
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise Unreadable() from None
+
+
+def _fields(claims: Any, kid: str) -> VerifiedFields:
+    if not isinstance(claims, dict):
+        raise Unreadable()
+    identity = claims.get(CLAIM_169)
+    if not isinstance(identity, dict):
+        raise Unsupported()
+    issuer = claims.get(CLAIM_ISS)
+    if not isinstance(issuer, str) or not issuer:
+        raise Unreadable()
+    status_index = claims.get(STATUS_INDEX_CLAIM)
+    if isinstance(status_index, bool) or not isinstance(status_index, int) or status_index < 0:
+        raise Unsupported()  # no way to learn its status, so no way to say "ok"
+    version = _text(identity, C169_VERSION)
+    if not version.isascii() or not version.isdigit():
+        raise Unreadable()
+    gender_code = identity.get(C169_GENDER)
+    if gender_code is not None and gender_code not in GENDER_NAMES:
+        raise Unreadable()
+    return VerifiedFields(
+        issuer=issuer,
+        kid=kid,
+        card_number=_text(identity, C169_ID),
+        issue_number=int(version),
+        language=_text(identity, C169_LANGUAGE),
+        full_name=_text(identity, C169_FULL_NAME),
+        date_of_birth=parse_date_of_birth(_text(identity, C169_DATE_OF_BIRTH)),
+        gender=GENDER_NAMES[gender_code] if gender_code is not None else None,
+        issued_at=_epoch(claims, CLAIM_IAT),
+        not_before=_epoch(claims, CLAIM_NBF),
+        expires_at=_epoch(claims, CLAIM_EXP),
+        status_index=status_index,
+    )
+
+
+def _status_reason(fields: VerifiedFields, status: StatusList | None, now: datetime,
+                   max_status_age: timedelta | None, clock_skew: timedelta) -> Reason:
+    if status is None or status.issuer != fields.issuer or not status.covers(fields.status_index):
+        return Reason.STATUS_LIST_STALE
+    if status.is_revoked(fields.status_index):
+        return Reason.REVOKED
+    if not status.is_fresh(now, max_age=max_status_age, clock_skew=clock_skew):
+        return Reason.STATUS_LIST_STALE
+    if status.is_suspended(fields.status_index):
+        return Reason.SUSPENDED
+    return Reason.OK
+
+
+def _verify(qr_text: str, jwks: Mapping[str, Any], status: StatusList | None, now: datetime,
+            max_status_age: timedelta | None, clock_skew: timedelta) -> Verdict:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    try:
+        message = read_qr_text(qr_text)
+        if HEADER_TYP in message.protected:
+            # Card credentials carry no typ; a typed document (a status list) is not a card.
+            raise Unsupported()
+        kid = verify_cose(message, jwks)
+    except CredentialError as exc:
+        return Verdict(Reason(exc.reason))
+    try:
+        fields = _fields(loads_exact(message.payload), kid)
+    except CredentialError as exc:
+        return Verdict(Reason(exc.reason))
+    if now + clock_skew < fields.not_before:
+        return Verdict(Reason.NOT_YET_VALID, fields)
+    if now - clock_skew >= fields.expires_at:
+        return Verdict(Reason.EXPIRED, fields)
+    return Verdict(_status_reason(fields, status, now, max_status_age, clock_skew), fields)
+
+
+def verify_credential(
+    qr_text: str,
+    *,
+    jwks: Mapping[str, Any],
+    status: StatusList | None,
+    now: datetime,
+    max_status_age: timedelta | None = None,
+    clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+) -> Verdict:
+    """Verify a scanned card offline.
+
+    ``jwks`` is the published key set, ``status`` a list from ``parse_status_document`` (already
+    signature-checked), ``max_status_age`` an optional limit stricter than the list's own time to
+    live, and ``clock_skew`` how far the verifier's clock may be off.
+    """
+    try:
+        return _verify(qr_text, jwks, status, now, max_status_age, clock_skew)
+    except Exception:  # fail closed: whatever went wrong, this card is not accepted
+        return Verdict(Reason.UNREADABLE)
