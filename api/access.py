@@ -55,6 +55,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/duplicates"): only(SUPERVISOR),
     ("POST", "/v1/duplicates/{flag_id}/resolve"): only(SUPERVISOR),
     ("POST", "/v1/status"): PUBLIC,
+    # cards
+    ("GET", "/v1/applications/{reference}/cards"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/cards/{card_id}"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/cards/{card_id}/image"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/cards/{card_id}/print.pdf"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/cards/{card_id}/revoke"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/cards/{card_id}/suspend"): only(SUPERVISOR),
+    ("POST", "/v1/cards/{card_id}/unsuspend"): only(SUPERVISOR),
+    ("POST", "/v1/cards/{card_id}/replace"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/cards/{card_id}/renew"): only(CLERK, SUPERVISOR),
+    ("GET", "/.well-known/cityid/jwks.json"): PUBLIC,
+    ("GET", "/.well-known/cityid/status-list"): PUBLIC,
 }
 
 

@@ -10,13 +10,23 @@ from api.access import MATRIX
 from api.deps import authorize
 from api.errors import install_error_handlers
 from api.middleware import AccessLogMiddleware, PrivacyGuardMiddleware
-from api.routers import applications, audit, auth, duplicates, ops, staff, status
+from api.routers import (
+    applications,
+    audit,
+    auth,
+    cards,
+    duplicates,
+    ops,
+    staff,
+    status,
+    wellknown,
+)
 from api.runtime import Runtime, build_runtime
 from cityid.settings import Settings, get_settings
 
 UPLOAD_PATHS = re.compile(r"^/v1/applications/[^/]+/photo$")
 ROUTERS = (ops.router, auth.router, staff.router, audit.router, applications.router,
-           duplicates.router, status.router)
+           duplicates.router, status.router, cards.router, wellknown.router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

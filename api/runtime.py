@@ -14,6 +14,7 @@ from cityid.ratelimit import Limit, RateLimiter
 from cityid.settings import Settings
 from enrollment.rulebook import Rulebook, load_rulebook
 from enrollment.service import EnrollmentDesk, StatusCheckPolicy
+from idcard.service import CardDesk
 from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
 from privacy.vault import Vault
 from staff.service import SignInPolicy, configure_password_hashing
@@ -39,6 +40,13 @@ class Runtime:
     def enrollment(self) -> EnrollmentDesk:
         return EnrollmentDesk(vault=self.vault, rulebook=self.rulebook, clock=self.clock,
                               max_photo_bytes=self.settings.max_photo_bytes)
+
+    @property
+    def cards(self) -> CardDesk:
+        s = self.settings
+        return CardDesk(enrollment=self.enrollment, issuer=s.issuer, issuer_name=s.issuer_name,
+                        status_list_ttl=timedelta(hours=s.status_list_ttl_hours),
+                        status_list_url=f"{s.issuer.rstrip('/')}/.well-known/cityid/status-list")
 
     @property
     def status_check_policy(self) -> StatusCheckPolicy:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -45,7 +46,10 @@ def prepare(settings: Settings) -> None:
 
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade(settings.effective_database_url)
-    _runtime(settings).vault.keyring  # noqa: B018 - loading makes the 0600 file on first run
+    from idcard.service import ensure_signing_key
+
+    runtime = _runtime(settings)
+    ensure_signing_key(runtime.vault, runtime.clock.now())  # the keyring file is made here too
 
 
 @main.command(help="Start the service (migrates the database and makes keys on first run).")
@@ -197,6 +201,125 @@ def keys_init() -> None:
     from privacy.keyring import Keyring
 
     click.echo(Keyring.generate().to_json())
+
+
+@keys.command("rotate-signing", help="Start a new card signing key (kid); older cards keep "
+              "verifying until they expire.")
+@click.option("--alg", type=click.Choice(["EdDSA", "ES256"]), default="EdDSA", show_default=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Write the new keyring here (needed when keys come from the environment).")
+def keys_rotate_signing(alg: str, out: Path | None) -> None:
+    from idcard.credential import generate_signing_key
+    from privacy.keyring import FileKeyProvider
+
+    runtime = _runtime()
+    if out is None and not runtime.vault.provider.writable:
+        _fail("the keyring comes from the environment; pass --out FILE for the new keyring")
+    save_to = None
+    if out is not None:
+        save_to = FileKeyProvider(out, create=False)
+    key = generate_signing_key(alg, now=runtime.clock.now())
+    runtime.vault.add_signing_key(key, save_to=save_to)
+    click.echo(f"new signing key {key.kid} ({alg}) signs new cards from now on")
+
+
+# --- cards ----------------------------------------------------------------------------------
+
+
+@main.group(help="Cards.")
+def cards() -> None:
+    pass
+
+
+@cards.command("print", help="Render every card waiting to be printed into one PDF, and mark "
+               "them printed.")
+@click.option("--status", "status", default="approved", show_default=True,
+              type=click.Choice(["approved", "printed"]),
+              help="approved: cards of approved applications not yet printed; printed: reprint.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path))
+def cards_print(status: str, out: Path) -> None:
+    from cityid.db import unit_of_work
+    from idcard import service as card_service
+    from privacy.audit import Actor
+
+    runtime = _runtime()
+    fulfilment = ["to_print"] if status == "approved" else ["printed"]
+
+    def write(pdf: bytes) -> None:
+        tmp = out.with_suffix(out.suffix + ".part")
+        tmp.write_bytes(pdf)
+        tmp.replace(out)
+
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="rendering cards", file=sys.stderr)
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            count = card_service.print_batch(session, desk=runtime.cards,
+                                             actor=Actor("cli", "supervisor"),
+                                             fulfilment=fulfilment, write=write,
+                                             progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if count == 0:
+        click.echo("no cards are waiting to be printed")
+        return
+    click.echo(f"printed {count} cards to {out}")
+
+
+# --- offline verification -------------------------------------------------------------------
+
+
+@main.command(help="Verify a card credential offline: QR text, or --image of a card's back.")
+@click.argument("qr_text", required=False)
+@click.option("--image", type=click.Path(exists=True, path_type=Path), default=None)
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, path_type=Path), default=None,
+              help="A saved /.well-known/cityid/jwks.json (default: this installation's keys).")
+@click.option("--status-list", "status_file", type=click.Path(exists=True, path_type=Path),
+              default=None, help="A saved /.well-known/cityid/status-list (default: this "
+              "installation's current list).")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z"]), default=None,
+              help="Verify as of this moment (ISO 8601 with zone) instead of now.")
+def verify(qr_text: str | None, image: Path | None, jwks_file: Path | None,
+           status_file: Path | None, at: datetime | None) -> None:
+    import json
+
+    from idcard.offline import offline_check
+
+    if (qr_text is None) == (image is None):
+        _fail("give the QR text or --image, not both")
+    if jwks_file is not None and status_file is not None:
+        jwks = json.loads(jwks_file.read_text())
+        document = status_file.read_bytes()
+    else:
+        from cityid.db import unit_of_work
+        from idcard import service as card_service
+
+        runtime = _runtime()
+        with unit_of_work(runtime.sessions) as session:
+            jwks = (json.loads(jwks_file.read_text()) if jwks_file else
+                    card_service.published_keys(session, desk=runtime.cards))
+            document = (status_file.read_bytes() if status_file else
+                        card_service.status_list(session, desk=runtime.cards)[0])
+    verdict = offline_check(qr_text=qr_text, image=image.read_bytes() if image else None,
+                            jwks=jwks, status_document=document, now=at or datetime.now(UTC))
+    result: dict[str, Any] = {"result": "valid" if verdict.ok else "invalid",
+                              "reason": verdict.reason.value}
+    if verdict.fields is not None:
+        f = verdict.fields
+        result["fields"] = {"card_number": f.card_number, "issue_number": f.issue_number,
+                            "full_name": f.full_name, "date_of_birth": f.date_of_birth.isoformat(),
+                            "gender": f.gender, "language": f.language,
+                            "expires_at": f.expires_at.isoformat(), "kid": f.kid}
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    sys.exit(0 if verdict.ok else 3)
 
 
 # --- audit ----------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     redis_url: str = ""
     rulebook_path: Path | None = None
+    issuer_name: str = "City ID"
+    status_list_ttl_hours: int = Field(default=24, ge=1, le=24 * 14)
     status_checks_per_reference: int = Field(default=5, ge=1)
     status_checks_per_client: int = Field(default=30, ge=1)
     status_check_window_seconds: int = Field(default=900, ge=10)

@@ -78,6 +78,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     "approve": {"in_review": "approved"},
     "deny": {"draft": "denied", "submitted": "denied", "in_review": "denied",
              "needs_documents": "denied"},
+    "issue_card": {"approved": "card_issued"},
 }
 EDITABLE = frozenset({"draft", "submitted", "in_review", "needs_documents"})
 
@@ -445,6 +446,66 @@ def check_status(session: Session, *, desk: EnrollmentDesk, limiter: RateLimiter
 
 def public_status(application: Application) -> str:
     return application.status
+
+
+# --- the card holder ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What a card shows and signs: read for issuing and rendering, never stored in the clear."""
+
+    resident_id: uuid.UUID
+    first_name: str
+    middle_name: str | None
+    last_name: str
+    date_of_birth: date
+    address: Address | None
+    care_of: CareOf | None
+    designations: Designations
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+
+
+def read_holder(session: Session, *, vault: Vault, resident_id: uuid.UUID) -> Holder:
+    resident = repository.get_resident(session, resident_id)
+    if resident is None:
+        raise ResidentNotFound()
+    person = vault.open_data_key(session, resident_id).record(RESIDENTS, resident_id)
+    born = person.open_date("date_of_birth", resident.date_of_birth_enc)
+    assert born is not None
+    address = person.open_json("address", resident.address_enc)
+    care_of = person.open_json("care_of", resident.care_of_enc)
+    designations = person.open_json("designations", resident.designations_enc)
+    return Holder(
+        resident_id=resident_id,
+        first_name=person.open("first_name", resident.first_name_enc).decode(),
+        middle_name=person.open_text("middle_name", resident.middle_name_enc),
+        last_name=person.open("last_name", resident.last_name_enc).decode(),
+        date_of_birth=born,
+        address=Address(**address) if address else None,
+        care_of=CareOf(**care_of) if care_of else None,
+        designations=Designations(**designations) if designations else Designations())
+
+
+def find_application(session: Session, *, desk: EnrollmentDesk, reference: str,
+                     for_update: bool = False) -> Application:
+    return _find(session, desk, reference, for_update=for_update)
+
+
+def mark_card_issued(session: Session, *, desk: EnrollmentDesk, actor: Actor,
+                     application: Application) -> None:
+    _move(application, "issue_card")
+    application.updated_at = desk.clock.now()
+    audit.record(session, actor=actor, action="application.card_issued",
+                 subject=_pseudonym(desk, application.id), clock=desk.clock)
+
+
+def view_application(session: Session, *, desk: EnrollmentDesk,
+                     application: Application) -> ApplicationOut:
+    return _view(session, desk, application)
 
 
 # --- reading an application back ------------------------------------------------------------

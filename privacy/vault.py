@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock, system_clock
 from privacy import repository
 from privacy.errors import DataKeyShredded, DecryptionFailed, KeyringError
-from privacy.keyring import KeyProvider, Keyring
+from privacy.keyring import KeyProvider, Keyring, SigningKey
 from privacy.models import DataKey
 
 FIELD_FORMAT = b"\x01"
@@ -145,6 +145,19 @@ class Vault:
         """HMAC-SHA256 under the index key, separated by purpose so indexes can't be joined."""
         message = purpose.encode() + b"\x00" + normalised.encode()
         return hmac.new(self.keyring.index_key, message, hashlib.sha256).hexdigest()
+
+    def signing_keys(self) -> tuple[SigningKey, ...]:
+        return self.keyring.signing_keys
+
+    def active_signing_key(self) -> SigningKey | None:
+        keyring = self.keyring
+        return next((k for k in keyring.signing_keys if k.kid == keyring.active_signing_kid),
+                    None)
+
+    def add_signing_key(self, key: SigningKey, *, save_to: KeyProvider | None = None) -> None:
+        """Add a card signing key and make it the one new cards are signed with. Older keys
+        stay in the keyring so cards they signed keep verifying."""
+        (save_to or self._provider).save(self.keyring.with_signing_key(key))
 
     def pseudonym(self, kind: str, ident: uuid.UUID | str) -> str:
         """A stable, keyed pseudonym for audit subjects: no one without the key can link it."""

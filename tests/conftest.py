@@ -23,6 +23,7 @@ from cityid.db import Base, make_engine, unit_of_work
 from cityid.migrate import upgrade
 from cityid.models import import_all_models
 from cityid.settings import Settings
+from idcard.service import ensure_signing_key
 from privacy.audit import Actor
 from staff import service as staff_service
 from staff.models import Role
@@ -102,6 +103,7 @@ def clock() -> Clock:
 @pytest.fixture
 def runtime(settings: Settings, clock: Clock) -> Iterator[Runtime]:
     runtime = build_runtime(settings, clock=clock)
+    ensure_signing_key(runtime.vault, clock.now())
     yield runtime
     runtime.limiter.reset()
     runtime.engine.dispose()

@@ -11,6 +11,7 @@ from enrollment.schemas import (
     DocumentIn,
     DocumentKindOut,
 )
+from idcard import service as cards
 
 router = APIRouter(prefix="/v1", tags=["applications"])
 
@@ -78,5 +79,6 @@ def review(reference: str, principal: PrincipalDep, session: SessionDep,
 @router.post("/applications/{reference}/decision", response_model=ApplicationOut)
 def decide(reference: str, body: DecisionIn, principal: PrincipalDep, session: SessionDep,
            runtime: RuntimeDep) -> ApplicationOut:
-    return enrollment.decide(session, desk=runtime.enrollment, actor=principal.actor,
-                             reference=reference, decision=body)
+    """An approval issues the card in the same transaction."""
+    return cards.decide_application(session, desk=runtime.cards, actor=principal.actor,
+                                    reference=reference, decision=body)

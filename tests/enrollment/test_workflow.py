@@ -39,19 +39,23 @@ def add_doc(client: TestClient, headers: Headers, ref: str, **document: Any) -> 
     return client.post(f"/v1/applications/{ref}/documents", headers=headers, json=document)
 
 
-def passport(expires: date | None = None) -> dict[str, Any]:
+def passport(today: date | None = None) -> dict[str, Any]:
     return {"kind": "passport",
-            "expires_on": (expires or date.today() + timedelta(days=400)).isoformat()}
+            "expires_on": ((today or date.today()) + timedelta(days=400)).isoformat()}
 
 
-def utility_bill() -> dict[str, Any]:
-    return {"kind": "utility_bill", "issued_on": (date.today() - timedelta(days=10)).isoformat()}
+def utility_bill(today: date | None = None) -> dict[str, Any]:
+    return {"kind": "utility_bill",
+            "issued_on": ((today or date.today()) - timedelta(days=10)).isoformat()}
 
 
-def ready_for_decision(client: TestClient, headers: Headers, **overrides: Any) -> str:
+def ready_for_decision(client: TestClient, headers: Headers, today: date | None = None,
+                       **overrides: Any) -> str:
+    """An application with enough documents and a photo, in review: what a clerk hands to the
+    decision. ``today`` is the service clock's date when a test fixes the clock."""
     ref = str(create(client, headers, **overrides)["reference"])
-    assert add_doc(client, headers, ref, **passport()).status_code == 201
-    assert add_doc(client, headers, ref, **utility_bill()).status_code == 201
+    assert add_doc(client, headers, ref, **passport(today)).status_code == 201
+    assert add_doc(client, headers, ref, **utility_bill(today)).status_code == 201
     assert client.put(f"/v1/applications/{ref}/photo", headers={
         **headers, "content-type": "image/png"}, content=photo_png()).status_code == 200
     assert client.post(f"/v1/applications/{ref}/submit", headers=headers).status_code == 200
@@ -90,7 +94,8 @@ def test_an_application_goes_from_intake_to_approval(client: TestClient, clerk: 
         "in_review"
     approved = decide(client, clerk, ref, "approve", "rulebook_satisfied")
     assert approved.status_code == 200, approved.text
-    assert approved.json()["status"] == "approved"
+    # Approval issues the card in the same transaction.
+    assert approved.json()["status"] == "card_issued"
     assert approved.json()["decision_reason"] == "rulebook_satisfied"
 
     fetched = client.get(f"/v1/applications/{ref.lower().replace('-', ' ')}", headers=clerk)
@@ -101,7 +106,7 @@ def test_an_application_goes_from_intake_to_approval(client: TestClient, clerk: 
         assert audit.verify_chain(session).ok
     for step in ("application.created", "application.document_checked",
                  "application.photo_set", "application.submit", "application.review",
-                 "application.approve"):
+                 "application.approve", "card.issued", "application.card_issued"):
         assert step in actions
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints what it measured next to a baseline measured in the same run."""

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CardOut(BaseModel):
+    id: uuid.UUID
+    card_number: str
+    issue_number: int
+    status: Literal["active", "suspended", "revoked", "expired"]
+    status_reason: str | None
+    valid_from: date
+    expires_on: date
+    issued_at: datetime
+    kid: str
+    fulfilment: str
+    replaces_id: uuid.UUID | None
+
+
+class CardAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=24, pattern=r"^[a-z_]+$")
+
+
+class RenewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="expiring", min_length=1, max_length=24, pattern=r"^[a-z_]+$")

@@ -1,0 +1,453 @@
+"""Cards: issuing an approved application's card, its lifecycle, images and print files, the
+published key set and the signed status list."""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from cityid.clock import Clock
+from enrollment import service as enrollment
+from enrollment.schemas import ApplicationOut, DecisionIn
+from enrollment.service import EnrollmentDesk, Holder, age_on
+from idcard import render, repository
+from idcard.credential import CardClaims, generate_signing_key, issue_credential, public_jwks
+from idcard.errors import (
+    CardNotFound,
+    IllegalCardTransition,
+    NoSigningKey,
+    NotLatestCard,
+    ReasonNeedsRole,
+    RenewalWindowClosed,
+    UnknownCardReason,
+)
+from idcard.models import Card
+from idcard.numbers import generate_card_number
+from idcard.schemas import CardOut
+from idcard.statuslist import build_status_document, random_free_index
+from privacy import audit
+from privacy.audit import Actor
+from privacy.keyring import SigningKey
+from privacy.vault import Vault
+
+CARDS = "cards"
+Side = Literal["front", "back"]
+
+# ISO 639-1 (what applicants choose) to ISO 639-3 (what Claim 169 carries).
+LANGUAGE_639_3 = {"en": "eng", "es": "spa", "zh": "zho", "ru": "rus", "bn": "ben", "ht": "hat",
+                  "ko": "kor", "ar": "ara", "fr": "fra", "pl": "pol", "it": "ita", "ur": "urd",
+                  "yi": "yid", "ja": "jpn", "pt": "por", "hi": "hin", "tl": "tgl", "vi": "vie"}
+GENDER_WORDS = {"F": "female", "M": "male", "X": "other"}
+
+
+@lru_cache(maxsize=1)
+def lifecycle_rules() -> dict[str, Any]:
+    return dict(yaml.safe_load(resources.files("idcard").joinpath("lifecycle.yaml").read_text()))
+
+
+@dataclass(frozen=True)
+class CardDesk:
+    enrollment: EnrollmentDesk
+    issuer: str
+    issuer_name: str
+    status_list_ttl: timedelta
+    status_list_url: str | None = None
+
+    @property
+    def vault(self) -> Vault:
+        return self.enrollment.vault
+
+    @property
+    def clock(self) -> Clock:
+        return self.enrollment.clock
+
+
+def _pseudonym(desk: CardDesk, card_id: uuid.UUID) -> str:
+    return desk.vault.pseudonym("card", card_id)
+
+
+def number_index(desk: CardDesk, card_number: str) -> str:
+    return desk.vault.blind_index("card-number", card_number)
+
+
+def ensure_signing_key(vault: Vault, now: datetime) -> SigningKey:
+    """Make the first card signing key. Called once before workers start (``cityid serve``),
+    never per request, so two processes can't each make a key and lose one."""
+    key = vault.active_signing_key()
+    if key is None:
+        key = generate_signing_key("EdDSA", now=now)
+        vault.add_signing_key(key)
+    return key
+
+
+def _signing_key(desk: CardDesk) -> SigningKey:
+    key = desk.vault.active_signing_key()
+    if key is None:
+        raise NoSigningKey()
+    return key
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _add_years(day: date, years: int) -> date:
+    return _add_months(day, 12 * years)
+
+
+def _end_of(day: date) -> datetime:
+    """A card is good through its expiry date; the credential's exp is the following midnight."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def effective_status(card: Card, today: date) -> Literal["active", "suspended", "revoked",
+                                                         "expired"]:
+    if card.status == "revoked":
+        return "revoked"
+    if card.expires_on < today:
+        return "expired"
+    return "suspended" if card.status == "suspended" else "active"
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+def _claims(holder: Holder, card_number: str, issue_number: int) -> CardClaims:
+    languages = holder.designations.languages
+    return CardClaims(
+        card_number=card_number, issue_number=issue_number,
+        language=LANGUAGE_639_3.get(languages[0], "eng") if languages else "eng",
+        full_name=holder.full_name, date_of_birth=holder.date_of_birth,
+        gender=GENDER_WORDS.get(holder.designations.gender or ""))
+
+
+def _new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
+              card_number: str, issue_number: int, valid_from: date, expires_on: date,
+              application_id: uuid.UUID | None, replaces: Card | None) -> Card:
+    key = _signing_key(desk)
+    now = desk.clock.now()
+    status_index = random_free_index(lambda i: repository.status_index_taken(session, i))
+    credential = issue_credential(
+        _claims(holder, card_number, issue_number), key=key, issuer=desk.issuer,
+        issued_at=now, not_before=datetime.combine(valid_from, time(0), tzinfo=UTC),
+        expires_at=_end_of(expires_on), status_index=status_index)
+    card_id = uuid.uuid4()
+    sealed = desk.vault.open_data_key(session, holder.resident_id).record(CARDS, card_id)
+    card = Card(
+        id=card_id, resident_id=holder.resident_id, application_id=application_id,
+        card_number_index=number_index(desk, card_number),
+        card_number_enc=sealed.seal("card_number", card_number.encode()),
+        issue_number=issue_number, status="active", status_reason=None,
+        status_index=status_index, kid=key.kid, issued_at=now, valid_from=valid_from,
+        expires_on=expires_on, credential_enc=sealed.seal("credential", credential.encode()),
+        fulfilment="to_print", replaces_id=replaces.id if replaces else None)
+    repository.add(session, card)
+    audit.record(session, actor=actor, action="card.issued", subject=_pseudonym(desk, card.id),
+                 clock=desk.clock, detail={"issue_number": issue_number, "kid": key.kid})
+    return card
+
+
+def issue_for_application(session: Session, *, desk: CardDesk, actor: Actor,
+                          application_id: uuid.UUID, resident_id: uuid.UUID) -> Card:
+    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=resident_id)
+    today = desk.clock.today()
+    years = desk.enrollment.rulebook.card_validity_years(age_on(holder.date_of_birth, today))
+    number = generate_card_number(
+        lambda n: repository.number_taken(session, number_index(desk, n)))
+    return _new_card(session, desk, actor, holder=holder, card_number=number, issue_number=1,
+                     valid_from=today, expires_on=_add_years(today, years),
+                     application_id=application_id, replaces=None)
+
+
+def decide_application(session: Session, *, desk: CardDesk, actor: Actor, reference: str,
+                       decision: DecisionIn) -> ApplicationOut:
+    """A decision on an application; an approval issues the card in the same transaction."""
+    view = enrollment.decide(session, desk=desk.enrollment, actor=actor, reference=reference,
+                             decision=decision)
+    if view.status != "approved":
+        return view
+    application = enrollment.find_application(session, desk=desk.enrollment, reference=reference,
+                                              for_update=True)
+    issue_for_application(session, desk=desk, actor=actor, application_id=application.id,
+                          resident_id=application.resident_id)
+    enrollment.mark_card_issued(session, desk=desk.enrollment, actor=actor,
+                                application=application)
+    return enrollment.view_application(session, desk=desk.enrollment, application=application)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _card(session: Session, card_id: uuid.UUID, *, for_update: bool = False) -> Card:
+    card = repository.get(session, card_id, for_update=for_update)
+    if card is None:
+        raise CardNotFound()
+    return card
+
+
+def card_number_of(session: Session, desk: CardDesk, card: Card) -> str:
+    sealed = desk.vault.open_data_key(session, card.resident_id).record(CARDS, card.id)
+    return sealed.open("card_number", card.card_number_enc).decode()
+
+
+def credential_of(session: Session, desk: CardDesk, card: Card) -> str:
+    sealed = desk.vault.open_data_key(session, card.resident_id).record(CARDS, card.id)
+    return sealed.open("credential", card.credential_enc).decode()
+
+
+def _out(session: Session, desk: CardDesk, card: Card) -> CardOut:
+    return CardOut(id=card.id, card_number=card_number_of(session, desk, card),
+                   issue_number=card.issue_number,
+                   status=effective_status(card, desk.clock.today()),
+                   status_reason=card.status_reason, valid_from=card.valid_from,
+                   expires_on=card.expires_on, issued_at=card.issued_at, kid=card.kid,
+                   fulfilment=card.fulfilment, replaces_id=card.replaces_id)
+
+
+def get_card(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID) -> CardOut:
+    card = _card(session, card_id)
+    audit.record(session, actor=actor, action="card.viewed", subject=_pseudonym(desk, card.id),
+                 clock=desk.clock)
+    return _out(session, desk, card)
+
+
+def cards_for_application(session: Session, *, desk: CardDesk, actor: Actor,
+                          reference: str) -> list[CardOut]:
+    application = enrollment.find_application(session, desk=desk.enrollment, reference=reference)
+    cards = repository.cards_of_resident(session, application.resident_id)
+    return [_out(session, desk, c) for c in cards]
+
+
+def _face(desk: CardDesk, holder: Holder, card_number: str, card: Card) -> render.CardFace:
+    d = holder.designations
+    words = [f"Gender: {d.gender}"] if d.gender else []
+    words += ["Veteran"] if d.veteran else []
+    words += ["Organ donor"] if d.organ_donor else []
+    if d.languages:
+        words.append("Languages: " + ", ".join(d.languages))
+    address = care_of = None
+    if holder.address:
+        a = holder.address
+        address = ", ".join(p for p in (a.line1, a.line2, f"{a.city} {a.state} {a.postal_code}")
+                            if p)
+    elif holder.care_of:
+        c = holder.care_of
+        care_of = f"c/o {c.organisation}, {c.line1}, {c.city} {c.state} {c.postal_code}"
+    return render.CardFace(full_name=holder.full_name, date_of_birth=holder.date_of_birth,
+                           card_number=card_number, expires_on=card.expires_on,
+                           issuer_name=desk.issuer_name, designations=tuple(words),
+                           address=address, care_of_address=care_of)
+
+
+def _front(session: Session, desk: CardDesk, card: Card) -> Image.Image:
+    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=card.resident_id)
+    photo = enrollment.read_photo(session, vault=desk.vault, resident_id=card.resident_id)
+    return render.render_front(_face(desk, holder, card_number_of(session, desk, card), card),
+                               photo)
+
+
+def _back(session: Session, desk: CardDesk, card: Card) -> Image.Image:
+    return render.render_back(credential_of(session, desk, card), issuer_name=desk.issuer_name)
+
+
+def _render_sides(session: Session, desk: CardDesk, card: Card) -> tuple[Image.Image,
+                                                                          Image.Image]:
+    return _front(session, desk, card), _back(session, desk, card)
+
+
+def card_image(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
+               side: Side) -> bytes:
+    card = _card(session, card_id)
+    image = _front(session, desk, card) if side == "front" else _back(session, desk, card)
+    audit.record(session, actor=actor, action="card.rendered", subject=_pseudonym(desk, card.id),
+                 clock=desk.clock, detail={"side": side})
+    return render.png_bytes(image)
+
+
+def card_pdf(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID) -> bytes:
+    card = _card(session, card_id)
+    pdf = render.render_pdf([_render_sides(session, desk, card)])
+    audit.record(session, actor=actor, action="card.print_file", subject=_pseudonym(desk, card.id),
+                 clock=desk.clock)
+    return pdf
+
+
+def print_batch(session: Session, *, desk: CardDesk, actor: Actor, fulfilment: Sequence[str],
+                write: Callable[[bytes], None],
+                progress: Callable[[int, int], None] | None = None) -> int:
+    """Render every card waiting in ``fulfilment`` into one PDF, hand it to ``write``, then mark
+    the cards printed. If writing fails nothing is marked, so the cards stay in the queue."""
+    cards = list(repository.cards_to_print(session, fulfilment))
+    pages = []
+    for done, card in enumerate(cards, start=1):
+        pages.append(_render_sides(session, desk, card))
+        if progress:
+            progress(done, len(cards))
+    if not cards:
+        return 0
+    write(render.render_pdf(pages))
+    now = desk.clock.now()
+    for card in cards:
+        card.fulfilment, card.printed_at = "printed", now
+    session.flush()
+    audit.record(session, actor=actor, action="cards.printed", clock=desk.clock,
+                 detail={"count": len(cards)})
+    return len(cards)
+
+
+# --- lifecycle ------------------------------------------------------------------------------
+
+
+def _check_reason(action: str, reason: str, actor: Actor) -> None:
+    allowed: dict[str, list[str]] = lifecycle_rules()[action]
+    if reason not in allowed:
+        raise UnknownCardReason(f"Reasons for {action}: {', '.join(sorted(allowed))}.")
+    if actor.role not in allowed[reason]:
+        raise ReasonNeedsRole(f"To {action} a card for '{reason}' needs the role "
+                              f"{' or '.join(allowed[reason])}.")
+
+
+def _set_status(session: Session, desk: CardDesk, actor: Actor, card: Card, status: str,
+                reason: str | None, action: str) -> None:
+    card.status, card.status_reason = status, reason
+    session.flush()
+    audit.record(session, actor=actor, action=f"card.{action}", subject=_pseudonym(desk, card.id),
+                 purpose=reason, clock=desk.clock)
+    rebuild_status_list(session, desk=desk)
+
+
+def revoke(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
+           reason: str) -> CardOut:
+    _check_reason("revoke", reason, actor)
+    card = _card(session, card_id, for_update=True)
+    if card.status == "revoked":
+        raise IllegalCardTransition("The card is already revoked.")
+    _set_status(session, desk, actor, card, "revoked", reason, "revoked")
+    return _out(session, desk, card)
+
+
+def suspend(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
+            reason: str) -> CardOut:
+    _check_reason("suspend", reason, actor)
+    card = _card(session, card_id, for_update=True)
+    if card.status != "active":
+        raise IllegalCardTransition(f"Only an active card can be suspended; it is {card.status}.")
+    _set_status(session, desk, actor, card, "suspended", reason, "suspended")
+    return _out(session, desk, card)
+
+
+def unsuspend(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
+              reason: str) -> CardOut:
+    _check_reason("unsuspend", reason, actor)
+    card = _card(session, card_id, for_update=True)
+    if card.status != "suspended":
+        raise IllegalCardTransition(f"Only a suspended card can be reinstated; it is "
+                                    f"{card.status}.")
+    _set_status(session, desk, actor, card, "active", None, "unsuspended")
+    return _out(session, desk, card)
+
+
+def _successor_allowed(session: Session, card: Card) -> None:
+    if repository.latest_issue(session, card.card_number_index) != card.issue_number:
+        raise NotLatestCard()
+    if card.status == "revoked" and card.status_reason in lifecycle_rules()["final_revocations"]:
+        raise IllegalCardTransition("A card revoked for fraud or cancelled cannot be replaced "
+                                    "or renewed; the resident applies again.")
+
+
+def _supersede(session: Session, desk: CardDesk, actor: Actor, old: Card, *, reason: str,
+               valid_from: date, expires_on: date) -> Card:
+    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=old.resident_id)
+    new = _new_card(session, desk, actor, holder=holder,
+                    card_number=card_number_of(session, desk, old),
+                    issue_number=old.issue_number + 1, valid_from=valid_from,
+                    expires_on=expires_on, application_id=old.application_id, replaces=old)
+    if old.status != "revoked":
+        _set_status(session, desk, actor, old, "revoked", reason, "superseded")
+    return new
+
+
+def replace(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
+            reason: str) -> CardOut:
+    """A new issue of the same card, same expiry; the old issue is revoked everywhere."""
+    _check_reason("replace", reason, actor)
+    old = _card(session, card_id, for_update=True)
+    _successor_allowed(session, old)
+    today = desk.clock.today()
+    if old.expires_on < today:
+        raise IllegalCardTransition("An expired card is renewed, not replaced.")
+    new = _supersede(session, desk, actor, old, reason=reason, valid_from=today,
+                     expires_on=old.expires_on)
+    return _out(session, desk, new)
+
+
+def renewal_window(card: Card) -> tuple[date, date]:
+    rules = lifecycle_rules()["renewal"]
+    return (card.expires_on - timedelta(days=int(rules["opens_days_before_expiry"])),
+            _add_months(card.expires_on, int(rules["closes_months_after_expiry"])))
+
+
+def renew(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
+          reason: str = "expiring") -> CardOut:
+    _check_reason("renew", reason, actor)
+    old = _card(session, card_id, for_update=True)
+    _successor_allowed(session, old)
+    today = desk.clock.today()
+    opens, closes = renewal_window(old)
+    if not opens <= today <= closes:
+        raise RenewalWindowClosed(f"This card can be renewed from {opens} to {closes}.")
+    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=old.resident_id)
+    years = desk.enrollment.rulebook.card_validity_years(age_on(holder.date_of_birth, today))
+    new = _supersede(session, desk, actor, old, reason="renewed", valid_from=today,
+                     expires_on=_add_years(today, years))
+    return _out(session, desk, new)
+
+
+# --- publication: key set and status list ---------------------------------------------------
+
+
+def published_keys(session: Session, *, desk: CardDesk) -> dict[str, list[dict[str, str]]]:
+    """The active key, and every older key that signed a card not yet expired."""
+    in_use = repository.kids_in_use(session, desk.clock.today())
+    active = desk.vault.active_signing_key()
+    keys = [k for k in desk.vault.signing_keys()
+            if k.kid in in_use or (active is not None and k.kid == active.kid)]
+    return public_jwks(keys)
+
+
+def rebuild_status_list(session: Session, *, desk: CardDesk) -> bytes:
+    stored = repository.lock_status_list(session)
+    assert stored is not None
+    now = desk.clock.now()
+    document = build_status_document(
+        repository.flagged_indexes(session, "revoked"),
+        repository.flagged_indexes(session, "suspended"),
+        key=_signing_key(desk), issuer=desk.issuer, issued_at=now, ttl=desk.status_list_ttl,
+        list_url=desk.status_list_url)
+    stored.document, stored.issued_at, stored.valid_until = document, now, now + \
+        desk.status_list_ttl
+    session.flush()
+    return document
+
+
+def status_list(session: Session, *, desk: CardDesk) -> tuple[bytes, datetime]:
+    """The signed list, rebuilt only when it has used half its time to live (or never was)."""
+    stored = repository.get_status_list(session)
+    now = desk.clock.now()
+    if stored is None or not stored.document or \
+            now - stored.issued_at >= desk.status_list_ttl / 2:
+        document = rebuild_status_list(session, desk=desk)
+        return document, now + desk.status_list_ttl
+    return stored.document, stored.valid_until
