@@ -70,5 +70,20 @@ MATRIX: dict[tuple[str, str], Rule] = {
 }
 
 
+def all_rules() -> dict[tuple[str, str], Rule]:
+    """The API matrix above and the web pages' rules (api/web), as one matrix."""
+    from api.web import ACCESS as WEB
+
+    overlap = MATRIX.keys() & WEB.keys()
+    if overlap:
+        raise RuntimeError(f"web routes clash with API routes: {sorted(overlap)}")
+    return {**MATRIX, **WEB}
+
+
 def rule_for(method: str, path: str) -> Rule | None:
-    return MATRIX.get((method, path))
+    rule = MATRIX.get((method, path))
+    if rule is None:
+        from api.web import ACCESS as WEB
+
+        rule = WEB.get((method, path))
+    return rule

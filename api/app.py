@@ -6,7 +6,7 @@ import re
 
 from fastapi import Depends, FastAPI
 
-from api.access import MATRIX
+from api.access import all_rules
 from api.deps import authorize
 from api.errors import install_error_handlers
 from api.middleware import AccessLogMiddleware, PrivacyGuardMiddleware
@@ -22,22 +22,24 @@ from api.routers import (
     wellknown,
 )
 from api.runtime import Runtime, build_runtime
+from api.web import router as web_router
 from cityid.settings import Settings, get_settings
 
 UPLOAD_PATHS = re.compile(r"^/v1/applications/[^/]+/photo$")
 ROUTERS = (ops.router, auth.router, staff.router, audit.router, applications.router,
-           duplicates.router, status.router, cards.router, wellknown.router)
+           duplicates.router, status.router, cards.router, wellknown.router, web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:
+    rules = all_rules()
     """Fail closed: every route must have a declared rule, and every rule a route."""
     # The OpenAPI document is FastAPI's public list of routes (with router prefixes applied).
     routes = {(method.upper(), path) for path, item in app.openapi()["paths"].items()
               for method in item}
-    missing = routes - MATRIX.keys()
+    missing = routes - rules.keys()
     if missing:
         raise RuntimeError(f"routes without an access rule: {sorted(missing)}")
-    stale = MATRIX.keys() - routes
+    stale = rules.keys() - routes
     if stale:
         raise RuntimeError(f"access rules for routes that do not exist: {sorted(stale)}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -58,18 +59,28 @@ def _bearer(request: Request) -> str | None:
     return value.strip()
 
 
+SESSION_COOKIE = "cityid_session"
+
+
 def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Principal:
-    """Runs on every route: looks the route up in the access matrix and checks the caller."""
+    """Runs on every route: looks the route up in the access matrix and checks the caller.
+
+    The JSON API (/v1) takes bearer tokens only. Web pages take the session cookie, with an
+    idle timeout; their forms carry a CSRF token (api/web checks it)."""
     route = request.scope.get("route")
-    rule = rule_for(request.method, getattr(route, "path", ""))
+    path = getattr(route, "path", "")
+    rule = rule_for(request.method, path)
     if rule is None:
         raise Forbidden("This route has no access rule and is closed.")
     if rule.public:
         return ANONYMOUS
-    token = _bearer(request)
+    token, idle = _bearer(request), None
+    if token is None and not path.startswith("/v1/"):
+        token = request.cookies.get(SESSION_COOKIE)
+        idle = timedelta(minutes=runtime.settings.web_idle_minutes)
     if token is None:
         raise Unauthenticated()
-    account = staff_service.resolve_token(session, token, clock=runtime.clock)
+    account = staff_service.resolve_token(session, token, clock=runtime.clock, idle=idle)
     principal = Principal("staff", str(account.id), account.role, token)
     if not rule.allows(principal.role):
         raise Forbidden()

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     issuer: str = "https://id.city.example"
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
+    web_idle_minutes: int = Field(default=30, ge=1, le=8 * 60)
+    # Browser cookies are Secure; set false only for plain-HTTP development on localhost.
+    cookie_secure: bool = True
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=10)
     login_max_failures_per_client: int = Field(default=30, ge=1)

@@ -131,22 +131,35 @@ def sign_in(session: Session, *, username: str, password: str, client: str,
     value = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
     token = StaffToken(token_hash=_token_hash(value), staff_id=account.id, created_at=now,
-                       expires_at=now + ttl)
+                       expires_at=now + ttl, last_used_at=now)
     repository.add_token(session, token)
     audit.record(session, actor=Actor(str(account.id), account.role), action="auth.signed_in",
                  subject=f"staff:{account.id}", clock=clock)
     return Token(value=value, expires_at=token.expires_at, role=Role(account.role))
 
 
-def resolve_token(session: Session, value: str, *, clock: Clock = system_clock) -> StaffAccount:
+# Recording each use costs a write; a minute's precision is enough for an idle timeout.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def resolve_token(session: Session, value: str, *, clock: Clock = system_clock,
+                  idle: timedelta | None = None) -> StaffAccount:
+    """The account behind a token, if the token is live. With ``idle`` (browser sessions), a
+    token unused for that long is dead too."""
     if not value.startswith(TOKEN_PREFIX):
         raise InvalidToken()
     found = repository.get_token(session, _token_hash(value))
     if found is None:
         raise InvalidToken()
     token, account = found
-    if token.revoked_at is not None or token.expires_at <= clock.now() or not account.active:
+    now = clock.now()
+    if token.revoked_at is not None or token.expires_at <= now or not account.active:
         raise InvalidToken()
+    last = token.last_used_at or token.created_at
+    if idle is not None and now - last > idle:
+        raise InvalidToken("The session ended after a period of inactivity; sign in again.")
+    if now - last >= TOUCH_EVERY:
+        token.last_used_at = now
     return account
 
 

@@ -141,3 +141,25 @@ def test_the_cli_adds_staff_with_the_password_from_stdin(runtime: Runtime, clien
     assert _sign_in(client, "first.admin", "the first admin's pass phrase").status_code == 200
     assert weak.exit_code == 1
     assert "password must be" in weak.output
+
+
+def test_a_browser_session_ends_after_the_idle_timeout(runtime: Runtime, clock: FixedClock,
+                                                       make_staff: Callable[..., str]) -> None:
+    from cityid.db import unit_of_work
+    from staff import service
+    from staff.errors import InvalidToken
+
+    username = make_staff("clerk")
+    with unit_of_work(runtime.sessions) as session:
+        token = service.sign_in(session, username=username, password=STAFF_PASSWORD,
+                                client="t", limiter=runtime.limiter,
+                                policy=runtime.sign_in_policy, ttl=runtime.token_ttl,
+                                clock=clock).value
+    idle = timedelta(minutes=runtime.settings.web_idle_minutes)
+    for step in (idle - timedelta(minutes=1), idle - timedelta(minutes=1)):
+        clock.advance(step)  # used within the idle time: each use keeps it alive
+        with unit_of_work(runtime.sessions) as session:
+            service.resolve_token(session, token, clock=clock, idle=idle)
+    clock.advance(idle + timedelta(seconds=1))
+    with unit_of_work(runtime.sessions) as session, pytest.raises(InvalidToken):
+        service.resolve_token(session, token, clock=clock, idle=idle)
