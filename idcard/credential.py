@@ -12,33 +12,107 @@ The identity map is built from an allow-list. Address, nationality and legal sta
 keys (10, 13, 22) and this program never puts them in a credential; a key outside the allow-list
 raises ``ForbiddenClaim`` before anything is signed.
 
-The COSE, CBOR and Base45 work is done by ``cwt``, ``cbor2`` and ``base45``; the helpers here only
-choose headers, check shapes and map library errors to reasons a verifier can report.
+COSE_Sign1 signing and verification and the key set live in ``idcard.cose`` and are re-exported
+here, so callers can keep importing the whole credential API from this module. Base45 is the
+``base45`` package's; the helpers here only check shapes and map library errors to reasons a
+verifier can report.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import re
-import secrets
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 import base45  # type: ignore[import-untyped]
 import cbor2
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cwt import COSE, COSEKey, VerifyError
-from cwt.cose_key_interface import COSEKeyInterface
 
 from cityid.errors import AppError, ErrorKind
+from idcard.cose import (
+    ALGORITHM_NAMES,
+    ALGORITHMS,
+    COSE_SIGN1_TAG,
+    HEADER_ALG,
+    HEADER_CONTENT_TYPE,
+    HEADER_KID,
+    HEADER_TYP,
+    KID_BYTES,
+    BadSignature,
+    CoseSign1,
+    CredentialError,
+    SigningKeyUnusable,
+    UnknownKey,
+    Unreadable,
+    Unsupported,
+    find_jwk,
+    generate_signing_key,
+    loads_exact,
+    public_jwk,
+    public_jwks,
+    read_cose_sign1,
+    sign_cose,
+    verify_cose,
+)
 from idcard.numbers import is_valid_card_number
 from privacy.keyring import SigningKey
+
+__all__ = [
+    "ALGORITHMS",
+    "ALGORITHM_NAMES",
+    "ALLOWED_CLAIM169_KEYS",
+    "ALLOWED_CWT_KEYS",
+    "C169_DATE_OF_BIRTH",
+    "C169_FULL_NAME",
+    "C169_GENDER",
+    "C169_ID",
+    "C169_LANGUAGE",
+    "C169_VERSION",
+    "CLAIM_169",
+    "CLAIM_EXP",
+    "CLAIM_IAT",
+    "CLAIM_ISS",
+    "CLAIM_NBF",
+    "COSE_SIGN1_TAG",
+    "GENDER_CODES",
+    "GENDER_NAMES",
+    "HEADER_ALG",
+    "HEADER_CONTENT_TYPE",
+    "HEADER_KID",
+    "HEADER_TYP",
+    "KID_BYTES",
+    "MAX_DECOMPRESSED",
+    "MAX_QR_TEXT",
+    "NEVER_CLAIM169_KEYS",
+    "STATUS_INDEX_CLAIM",
+    "BadSignature",
+    "CardClaims",
+    "CoseSign1",
+    "CredentialError",
+    "ForbiddenClaim",
+    "InvalidCardClaims",
+    "SigningKeyUnusable",
+    "UnknownKey",
+    "Unreadable",
+    "Unsupported",
+    "check_claim169_keys",
+    "check_cwt_keys",
+    "claim169_map",
+    "decompress_bounded",
+    "find_jwk",
+    "generate_signing_key",
+    "issue_credential",
+    "loads_exact",
+    "parse_date_of_birth",
+    "public_jwk",
+    "public_jwks",
+    "read_cose_sign1",
+    "read_qr_text",
+    "sign_cose",
+    "verify_cose",
+]
 
 CLAIM_ISS = 1
 CLAIM_EXP = 4
@@ -64,22 +138,12 @@ ALLOWED_CWT_KEYS = frozenset(
     {CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_169, STATUS_INDEX_CLAIM}
 )
 
-HEADER_ALG = 1
-HEADER_CONTENT_TYPE = 3
-HEADER_KID = 4
-HEADER_TYP = 16
-COSE_SIGN1_TAG = 18
-
-ALGORITHMS: dict[str, int] = {"EdDSA": -8, "ES256": -7}
-ALGORITHM_NAMES: dict[int, str] = {v: k for k, v in ALGORITHMS.items()}
-
 # Claim 169 gender codes. The holder chooses whether gender is shown; absent means not shown.
 GENDER_CODES: dict[str, int] = {"male": 1, "female": 2, "other": 3}
 GENDER_NAMES: dict[int, str] = {v: k for k, v in GENDER_CODES.items()}
 
 MAX_QR_TEXT = 8192  # a version 40 QR holds 4,296 alphanumeric characters
 MAX_DECOMPRESSED = 64 * 1024
-KID_BYTES = 6
 _LANGUAGE = re.compile(r"[a-z]{3}")
 
 
@@ -96,34 +160,6 @@ class InvalidCardClaims(AppError):
     title = "The card data cannot be put in a credential"
 
 
-class SigningKeyUnusable(AppError):
-    kind = ErrorKind.UNAVAILABLE
-    code = "signing_key_unusable"
-    title = "The signing key cannot sign new credentials"
-
-
-class CredentialError(Exception):
-    """Why a credential or signed document could not be accepted; ``reason`` is a verifier code."""
-
-    reason = "unreadable"
-
-
-class Unreadable(CredentialError):
-    reason = "unreadable"
-
-
-class Unsupported(CredentialError):
-    reason = "unsupported"
-
-
-class UnknownKey(CredentialError):
-    reason = "unknown_key"
-
-
-class BadSignature(CredentialError):
-    reason = "bad_signature"
-
-
 @dataclass(frozen=True)
 class CardClaims:
     card_number: str
@@ -132,33 +168,6 @@ class CardClaims:
     full_name: str
     date_of_birth: date
     gender: str | None = None  # a key of GENDER_CODES, only when the holder chose to show it
-
-
-@dataclass(frozen=True)
-class CoseSign1:
-    protected_bytes: bytes
-    protected: dict[Any, Any]
-    unprotected: dict[Any, Any]
-    payload: bytes
-    signature: bytes
-    message: cbor2.CBORTag
-
-    @property
-    def alg(self) -> int | None:
-        alg = self.protected.get(HEADER_ALG)
-        return alg if isinstance(alg, int) else None
-
-    @property
-    def kid(self) -> str | None:
-        # kid is authenticated only in the protected bucket, but either bucket may name the key:
-        # a wrong key fails the signature check anyway.
-        kid = self.protected.get(HEADER_KID, self.unprotected.get(HEADER_KID))
-        if not isinstance(kid, bytes):
-            return None
-        try:
-            return kid.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -241,187 +250,6 @@ def issue_credential(
     return text.decode("ascii")
 
 
-# --- keys ---------------------------------------------------------------------------------------
-
-
-def generate_signing_key(alg: str = "EdDSA", *, now: datetime) -> SigningKey:
-    """A new signing key. The kid is short and random because it is printed into every QR."""
-    private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
-    if alg == "EdDSA":
-        private = ed25519.Ed25519PrivateKey.generate()
-    elif alg == "ES256":
-        private = ec.generate_private_key(ec.SECP256R1())
-    else:
-        raise SigningKeyUnusable(f"unsupported signing algorithm {alg!r}")
-    der = private.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return SigningKey(kid=secrets.token_urlsafe(KID_BYTES), alg=alg, private=der,
-                      created_at=now.isoformat())
-
-
-def _load_private(key: SigningKey) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
-    try:
-        private = serialization.load_der_private_key(key.private, password=None)
-    except (ValueError, TypeError):
-        raise SigningKeyUnusable("the signing key is not PKCS#8 DER") from None
-    if key.alg == "EdDSA" and isinstance(private, ed25519.Ed25519PrivateKey):
-        return private
-    if (key.alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey)
-            and isinstance(private.curve, ec.SECP256R1)):
-        return private
-    raise SigningKeyUnusable(f"the key does not match its algorithm {key.alg!r}")
-
-
-@lru_cache(maxsize=16)
-def _cose_signing_key(key: SigningKey) -> COSEKeyInterface:
-    pem = _load_private(key).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return COSEKey.from_pem(pem, alg=key.alg, kid=key.kid)
-
-
-def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def public_jwk(key: SigningKey) -> dict[str, str]:
-    private = _load_private(key)
-    jwk = {"kid": key.kid, "alg": key.alg, "use": "sig"}
-    if isinstance(private, ed25519.Ed25519PrivateKey):
-        raw = private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), **jwk}
-    numbers = private.public_key().public_numbers()
-    return {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")),
-            "y": _b64url(numbers.y.to_bytes(32, "big")), **jwk}
-
-
-def public_jwks(keys: Iterable[SigningKey]) -> dict[str, list[dict[str, str]]]:
-    """The published key set. Pass retired keys too until the last card they signed expires."""
-    return {"keys": [public_jwk(key) for key in keys]}
-
-
-def find_jwk(jwks: Mapping[str, Any], kid: str) -> Mapping[str, Any] | None:
-    keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
-    if not isinstance(keys, list):
-        return None
-    for jwk in keys:
-        if isinstance(jwk, Mapping) and jwk.get("kid") == kid:
-            return jwk
-    return None
-
-
-def _jwk_fields(jwk: Mapping[str, Any], alg: int) -> tuple[str, ...]:
-    """The fields of a public JWK that fit ``alg``, or BadSignature: a credential that names an
-    algorithm its key is not for is treated as a forgery attempt."""
-    name = ALGORITHM_NAMES[alg]
-    declared = jwk.get("alg", name)
-    if declared != name:
-        raise BadSignature()
-    if name == "EdDSA" and jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
-        x = jwk.get("x")
-        if isinstance(x, str):
-            return ("OKP", "Ed25519", name, str(jwk.get("kid")), x)
-    if name == "ES256" and jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
-        x, y = jwk.get("x"), jwk.get("y")
-        if isinstance(x, str) and isinstance(y, str):
-            return ("EC", "P-256", name, str(jwk.get("kid")), x, y)
-    raise BadSignature()
-
-
-@lru_cache(maxsize=64)
-def _cose_verification_key(fields: tuple[str, ...]) -> COSEKeyInterface:
-    kty, crv, alg, kid, x, *rest = fields
-    data = {"kty": kty, "crv": crv, "alg": alg, "kid": kid, "x": x}
-    if rest:
-        data["y"] = rest[0]
-    return COSEKey.from_jwk(data)
-
-
-# --- COSE_Sign1 ---------------------------------------------------------------------------------
-
-_COSE = COSE.new()
-
-
-def sign_cose(
-    payload: bytes, key: SigningKey, *, headers: Mapping[int, Any] | None = None
-) -> bytes:
-    if key.retired:
-        raise SigningKeyUnusable("a retired key does not sign new credentials")
-    if key.alg not in ALGORITHMS:
-        raise SigningKeyUnusable(f"unsupported signing algorithm {key.alg!r}")
-    protected: dict[int, Any] = {HEADER_ALG: ALGORITHMS[key.alg],
-                                 HEADER_KID: key.kid.encode("utf-8"), **(headers or {})}
-    signed = _COSE.encode_and_sign(payload, _cose_signing_key(key), protected=protected)
-    assert isinstance(signed, bytes)
-    return signed
-
-
-def loads_exact(data: bytes) -> Any:
-    """Decode one CBOR item and refuse trailing bytes, which ``cbor2.loads`` would ignore."""
-    stream = io.BytesIO(data)
-    try:
-        item = cbor2.CBORDecoder(stream).decode()
-    except Exception:  # cbor2 raises many kinds on hostile input; all mean "not readable"
-        raise Unreadable() from None
-    if stream.tell() != len(data):
-        raise Unreadable()
-    return item
-
-
-def read_cose_sign1(data: bytes) -> CoseSign1:
-    item = loads_exact(data)
-    if isinstance(item, cbor2.CBORTag):
-        if item.tag != COSE_SIGN1_TAG:
-            # Encrypt0/Encrypt/MAC/multi-signer COSE and anything else tagged: not ours to read.
-            raise Unsupported()
-        message = item
-    elif isinstance(item, list):
-        message = cbor2.CBORTag(COSE_SIGN1_TAG, item)
-    else:
-        raise Unreadable()
-    parts = message.value
-    if not (isinstance(parts, list) and len(parts) == 4):
-        raise Unreadable()
-    protected_bytes, unprotected, payload, signature = parts
-    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, dict)
-            and isinstance(payload, bytes) and isinstance(signature, bytes)):
-        raise Unreadable()
-    protected = loads_exact(protected_bytes) if protected_bytes else {}
-    if not isinstance(protected, dict):
-        raise Unreadable()
-    return CoseSign1(protected_bytes, protected, unprotected, payload, signature, message)
-
-
-def verify_cose(message: CoseSign1, jwks: Mapping[str, Any]) -> str:
-    """Check the signature against the key set; return the kid that verified it."""
-    alg = message.alg
-    if alg not in ALGORITHM_NAMES:
-        raise Unsupported()
-    kid = message.kid
-    jwk = find_jwk(jwks, kid) if kid is not None else None
-    if kid is None or jwk is None:
-        raise UnknownKey()
-    fields = _jwk_fields(jwk, alg)
-    try:
-        verification_key = _cose_verification_key(fields)
-    except Exception:  # a malformed published key cannot vouch for anything
-        raise BadSignature() from None
-    try:
-        _COSE.decode_with_headers(message.message, [verification_key])
-    except VerifyError:
-        raise BadSignature() from None
-    except Exception:
-        raise Unreadable() from None
-    return kid
-
-
 def decompress_bounded(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
     """zlib-inflate at most ``limit`` bytes; a larger, truncated or padded stream is refused."""
     # Claim 169 lets issuers use Brotli and tells readers to tell the two apart by the zlib
@@ -453,6 +281,13 @@ def read_qr_text(qr_text: str) -> CoseSign1:
 
 def parse_date_of_birth(value: str) -> date:
     """Claim 169 writes YYYYMMDD; its own examples and decoders also use YYYY-MM-DD."""
+    if len(value) == 8 and value.isascii() and value.isdigit():
+        # What we issue, read without strptime, which costs a verifier more than everything but
+        # the signature and Base45. For eight ASCII digits strptime accepts exactly these dates.
+        try:
+            return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        except ValueError:
+            raise Unreadable() from None
     for layout in ("%Y%m%d", "%Y-%m-%d"):
         try:
             return datetime.strptime(value, layout).date()

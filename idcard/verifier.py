@@ -23,6 +23,14 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from idcard.cose import (
+    HEADER_TYP,
+    CredentialError,
+    Unreadable,
+    Unsupported,
+    loads_exact,
+    verify_cose,
+)
 from idcard.credential import (
     C169_DATE_OF_BIRTH,
     C169_FULL_NAME,
@@ -36,15 +44,9 @@ from idcard.credential import (
     CLAIM_ISS,
     CLAIM_NBF,
     GENDER_NAMES,
-    HEADER_TYP,
     STATUS_INDEX_CLAIM,
-    CredentialError,
-    Unreadable,
-    Unsupported,
-    loads_exact,
     parse_date_of_birth,
     read_qr_text,
-    verify_cose,
 )
 from idcard.statuslist import StatusList
 
