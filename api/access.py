@@ -67,6 +67,24 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/cards/{card_id}/renew"): only(CLERK, SUPERVISOR),
     ("GET", "/.well-known/cityid/jwks.json"): PUBLIC,
     ("GET", "/.well-known/cityid/status-list"): PUBLIC,
+    # partners and benefits (administration)
+    ("GET", "/v1/partners"): only(ADMIN, AUDITOR),
+    ("POST", "/v1/partners"): only(ADMIN),
+    ("GET", "/v1/partners/{partner_id}"): only(ADMIN, AUDITOR),
+    ("PATCH", "/v1/partners/{partner_id}"): only(ADMIN),
+    ("POST", "/v1/partners/{partner_id}/keys"): only(ADMIN),
+    ("GET", "/v1/partners/{partner_id}/keys"): only(ADMIN, AUDITOR),
+    ("POST", "/v1/partners/{partner_id}/keys/{key_id}/revoke"): only(ADMIN),
+    ("GET", "/v1/benefits"): only(ADMIN, AUDITOR),
+    ("POST", "/v1/benefits"): only(ADMIN),
+    ("PATCH", "/v1/benefits/{benefit_id}"): only(ADMIN),
+    ("GET", "/v1/reports/redemptions"): only(ADMIN, AUDITOR),
+    # partners' own calls, with an API key
+    ("POST", "/v1/verify"): only(PARTNER),
+    ("GET", "/v1/partner/benefits"): only(PARTNER),
+    ("POST", "/v1/redemptions"): only(PARTNER),
+    ("POST", "/v1/redemptions/{redemption_id}/void"): only(PARTNER),
+    ("POST", "/v1/holder/history"): PUBLIC,
 }
 
 

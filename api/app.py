@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI
 
 from api.access import all_rules
@@ -17,6 +20,8 @@ from api.routers import (
     cards,
     duplicates,
     ops,
+    partner,
+    partners,
     staff,
     status,
     wellknown,
@@ -27,7 +32,8 @@ from cityid.settings import Settings, get_settings
 
 UPLOAD_PATHS = re.compile(r"^/v1/applications/[^/]+/photo$")
 ROUTERS = (ops.router, auth.router, staff.router, audit.router, applications.router,
-           duplicates.router, status.router, cards.router, wellknown.router, web_router)
+           duplicates.router, status.router, cards.router, wellknown.router, partners.router,
+           partner.router, web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:
@@ -47,7 +53,14 @@ def check_access_matrix(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or get_settings()
     runtime = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="cityid",
         version="1",
         summary="Municipal identity cards: confidential enrollment, signed cards, benefits.",

@@ -10,11 +10,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.access import rule_for
+from api.access import PARTNER, Rule, rule_for
 from api.runtime import Runtime
 from cityid.db import unit_of_work
 from cityid.errors import Forbidden, Unauthenticated
 from privacy.audit import Actor
+from redemption import service as partner_service
+from redemption.errors import PartnerThrottled
+from redemption.service import PartnerAccess
 from staff import service as staff_service
 
 
@@ -42,9 +45,12 @@ class Principal:
     id: str
     role: str | None
     token: str | None = None
+    partner: PartnerAccess | None = None
 
     @property
     def actor(self) -> Actor:
+        if self.partner is not None:
+            return self.partner.actor
         return Actor(self.id, self.role or "none")
 
 
@@ -80,6 +86,8 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
         idle = timedelta(minutes=runtime.settings.web_idle_minutes)
     if token is None:
         raise Unauthenticated()
+    if partner_service.is_partner_key(token):
+        return _partner_principal(request, session, runtime, token, rule)
     account = staff_service.resolve_token(session, token, clock=runtime.clock, idle=idle)
     principal = Principal("staff", str(account.id), account.role, token)
     if not rule.allows(principal.role):
@@ -87,7 +95,28 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
     return principal
 
 
+def _partner_principal(request: Request, session: Session, runtime: Runtime, token: str,
+                       rule: Rule) -> Principal:
+    access = partner_service.authenticate_key(session, token, clock=runtime.clock)
+    per_key, per_client = runtime.partner_limits
+    runtime.limiter.consume(per_key, str(access.key_id), PartnerThrottled)
+    runtime.limiter.consume(per_client, client_address(request), PartnerThrottled)
+    principal = Principal("partner", f"partner:{access.partner_id}", PARTNER, token, access)
+    if not rule.allows(PARTNER):
+        raise Forbidden()
+    return principal
+
+
 PrincipalDep = Annotated[Principal, Depends(authorize)]
+
+
+def current_partner(principal: PrincipalDep) -> PartnerAccess:
+    if principal.partner is None:
+        raise Forbidden("Only a partner's API key can call this.")
+    return principal.partner
+
+
+PartnerDep = Annotated[PartnerAccess, Depends(current_partner)]
 
 
 def client_address(request: Request) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,7 @@ from enrollment.service import EnrollmentDesk, StatusCheckPolicy
 from idcard.service import CardDesk
 from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
 from privacy.vault import Vault
+from redemption.ledger import LedgerDesk
 from staff.service import SignInPolicy, configure_password_hashing
 
 
@@ -46,7 +48,23 @@ class Runtime:
         s = self.settings
         return CardDesk(enrollment=self.enrollment, issuer=s.issuer, issuer_name=s.issuer_name,
                         status_list_ttl=timedelta(hours=s.status_list_ttl_hours),
-                        status_list_url=f"{s.issuer.rstrip('/')}/.well-known/cityid/status-list")
+                        status_list_url=f"{s.issuer.rstrip('/')}/.well-known/cityid/status-list",
+                        status_list_size=s.status_list_size)
+
+    @property
+    def ledger(self) -> LedgerDesk:
+        return LedgerDesk(cards=self.cards, zone=ZoneInfo(self.settings.city_timezone),
+                          void_window=timedelta(minutes=self.settings.redemption_void_minutes))
+
+    @property
+    def partner_limits(self) -> tuple[Limit, Limit]:
+        s = self.settings
+        return (Limit("partner:key", s.partner_requests_per_minute, 60),
+                Limit("partner:client", s.partner_requests_per_minute_per_client, 60))
+
+    @property
+    def holder_history_limit(self) -> Limit:
+        return Limit("holder:history", self.settings.holder_history_per_hour, 3600)
 
     @property
     def status_check_policy(self) -> StatusCheckPolicy:

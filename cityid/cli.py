@@ -71,7 +71,7 @@ def serve(host: str, port: int, workers: int) -> None:
                f"database {settings.effective_database_url.split('@')[-1]}", err=True)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 access_log=False, log_config=None, proxy_headers=True,
-                server_header=False)
+                server_header=False, limit_concurrency=settings.max_requests_in_flight)
 
 
 @main.group(help="Database schema.")

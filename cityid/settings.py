@@ -40,16 +40,29 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=10)
     login_max_failures_per_client: int = Field(default=30, ge=1)
+    # A request holds its database connection (and, on SQLite, the write lock) between its
+    # dependency thread and its endpoint thread. With more threads than requests in flight, a
+    # holder always finds a thread and can finish; `cityid serve` caps requests in flight.
+    worker_threads: int = Field(default=128, ge=8, le=1024)
+    max_requests_in_flight: int = Field(default=96, ge=4, le=1000)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     redis_url: str = ""
     rulebook_path: Path | None = None
     issuer_name: str = "City ID"
     status_list_ttl_hours: int = Field(default=24, ge=1, le=24 * 14)
+    # Bits in the status list: keep it at least twice the number of cards ever issued, so a
+    # random free index is found quickly and one card still hides among many.
+    status_list_size: int = Field(default=131_072, ge=131_072, le=1 << 24)
     status_checks_per_reference: int = Field(default=5, ge=1)
     status_checks_per_client: int = Field(default=30, ge=1)
     status_check_window_seconds: int = Field(default=900, ge=10)
     max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=10 * 1024)
+    city_timezone: str = "America/New_York"
+    redemption_void_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    partner_requests_per_minute: int = Field(default=1200, ge=1)
+    partner_requests_per_minute_per_client: int = Field(default=2400, ge=1)
+    holder_history_per_hour: int = Field(default=10, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
     log_level: str = "INFO"
@@ -71,6 +84,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
+        if self.max_requests_in_flight >= self.worker_threads:
+            raise ValueError("CITYID_MAX_REQUESTS_IN_FLIGHT must be below CITYID_WORKER_THREADS")
         if self.env == "development":
             return self
         url = make_url(self.effective_database_url)

@@ -34,7 +34,7 @@ from idcard.errors import (
 from idcard.models import Card
 from idcard.numbers import generate_card_number
 from idcard.schemas import CardOut
-from idcard.statuslist import build_status_document, random_free_index
+from idcard.statuslist import MIN_SIZE, build_status_document, random_free_index
 from privacy import audit
 from privacy.audit import Actor
 from privacy.keyring import SigningKey
@@ -62,6 +62,7 @@ class CardDesk:
     issuer_name: str
     status_list_ttl: timedelta
     status_list_url: str | None = None
+    status_list_size: int = MIN_SIZE
 
     @property
     def vault(self) -> Vault:
@@ -138,7 +139,8 @@ def _new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
               application_id: uuid.UUID | None, replaces: Card | None) -> Card:
     key = _signing_key(desk)
     now = desk.clock.now()
-    status_index = random_free_index(lambda i: repository.status_index_taken(session, i))
+    status_index = random_free_index(lambda i: repository.status_index_taken(session, i),
+                                     size=desk.status_list_size)
     credential = issue_credential(
         _claims(holder, card_number, issue_number), key=key, issuer=desk.issuer,
         issued_at=now, not_before=datetime.combine(valid_from, time(0), tzinfo=UTC),
@@ -435,7 +437,7 @@ def rebuild_status_list(session: Session, *, desk: CardDesk) -> bytes:
         repository.flagged_indexes(session, "revoked"),
         repository.flagged_indexes(session, "suspended"),
         key=_signing_key(desk), issuer=desk.issuer, issued_at=now, ttl=desk.status_list_ttl,
-        list_url=desk.status_list_url)
+        list_url=desk.status_list_url, size=desk.status_list_size)
     stored.document, stored.issued_at, stored.valid_until = document, now, now + \
         desk.status_list_ttl
     session.flush()

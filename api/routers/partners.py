@@ -1,0 +1,97 @@
+"""Administration of partners, their API keys and their benefits."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from redemption import benefits as catalogue
+from redemption import reports
+from redemption import service as partners
+from redemption.schemas import (
+    BenefitCreate,
+    BenefitOut,
+    BenefitUpdate,
+    KeyCreate,
+    KeyOut,
+    NewKeyOut,
+    PartnerCreate,
+    PartnerOut,
+    PartnerUpdate,
+    ReportCell,
+)
+
+router = APIRouter(prefix="/v1", tags=["partners"])
+
+
+@router.get("/partners", response_model=list[PartnerOut])
+def list_partners(_: PrincipalDep, session: SessionDep) -> list[PartnerOut]:
+    return partners.list_partners(session)
+
+
+@router.post("/partners", response_model=PartnerOut, status_code=status.HTTP_201_CREATED)
+def create_partner(body: PartnerCreate, principal: PrincipalDep, session: SessionDep,
+                   runtime: RuntimeDep) -> PartnerOut:
+    return partners.create_partner(session, actor=principal.actor, clock=runtime.clock,
+                                   data=body)
+
+
+@router.get("/partners/{partner_id}", response_model=PartnerOut)
+def get_partner(partner_id: uuid.UUID, _: PrincipalDep, session: SessionDep) -> PartnerOut:
+    return partners.get_partner(session, partner_id=partner_id)
+
+
+@router.patch("/partners/{partner_id}", response_model=PartnerOut)
+def update_partner(partner_id: uuid.UUID, body: PartnerUpdate, principal: PrincipalDep,
+                   session: SessionDep, runtime: RuntimeDep) -> PartnerOut:
+    return partners.update_partner(session, actor=principal.actor, clock=runtime.clock,
+                                   partner_id=partner_id, data=body)
+
+
+@router.post("/partners/{partner_id}/keys", response_model=NewKeyOut,
+             status_code=status.HTTP_201_CREATED)
+def create_key(partner_id: uuid.UUID, body: KeyCreate, principal: PrincipalDep,
+               session: SessionDep, runtime: RuntimeDep) -> NewKeyOut:
+    """The key is in this answer only; the program keeps its hash."""
+    return partners.create_key(session, actor=principal.actor, clock=runtime.clock,
+                               partner_id=partner_id, data=body)
+
+
+@router.get("/partners/{partner_id}/keys", response_model=list[KeyOut])
+def list_keys(partner_id: uuid.UUID, _: PrincipalDep, session: SessionDep) -> list[KeyOut]:
+    return partners.list_keys(session, partner_id=partner_id)
+
+
+@router.post("/partners/{partner_id}/keys/{key_id}/revoke", response_model=KeyOut)
+def revoke_key(partner_id: uuid.UUID, key_id: uuid.UUID, principal: PrincipalDep,
+               session: SessionDep, runtime: RuntimeDep) -> KeyOut:
+    return partners.revoke_key(session, actor=principal.actor, clock=runtime.clock,
+                               partner_id=partner_id, key_id=key_id)
+
+
+@router.get("/benefits", response_model=list[BenefitOut])
+def list_benefits(_: PrincipalDep, session: SessionDep,
+                  partner_id: uuid.UUID | None = None) -> list[BenefitOut]:
+    return catalogue.list_benefits(session, partner_id=partner_id)
+
+
+@router.post("/benefits", response_model=BenefitOut, status_code=status.HTTP_201_CREATED)
+def create_benefit(body: BenefitCreate, principal: PrincipalDep, session: SessionDep,
+                   runtime: RuntimeDep) -> BenefitOut:
+    return catalogue.create_benefit(session, actor=principal.actor, clock=runtime.clock,
+                                    data=body)
+
+
+@router.patch("/benefits/{benefit_id}", response_model=BenefitOut)
+def update_benefit(benefit_id: uuid.UUID, body: BenefitUpdate, principal: PrincipalDep,
+                   session: SessionDep, runtime: RuntimeDep) -> BenefitOut:
+    return catalogue.update_benefit(session, actor=principal.actor, clock=runtime.clock,
+                                    benefit_id=benefit_id, data=body)
+
+
+@router.get("/reports/redemptions", response_model=list[ReportCell])
+def redemption_report(_: PrincipalDep, session: SessionDep) -> list[ReportCell]:
+    """Redemptions by partner, benefit and month; cells under 10 are suppressed."""
+    return reports.redemptions_by_month(session)

@@ -1,0 +1,169 @@
+"""The benefit catalogue, limits as data, and a holder's state for each benefit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from cityid.clock import Clock
+from privacy import audit
+from privacy.audit import Actor
+from redemption import repository
+from redemption.errors import BenefitNotFound, BenefitWindowInvalid, PartnerNotFound
+from redemption.models import Benefit, Redemption
+from redemption.schemas import (
+    BenefitCreate,
+    BenefitOut,
+    BenefitUpdate,
+    CardPresented,
+    HolderBenefitState,
+    Limit,
+)
+
+if TYPE_CHECKING:
+    from redemption.ledger import LedgerDesk
+    from redemption.service import PartnerAccess
+
+DEFAULT_MEMBERSHIP_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Period:
+    """Which redemptions count against a limit at a moment: a named calendar period, or the
+    rolling window since a moment."""
+
+    key: str
+    since: datetime | None = None
+
+
+def limit_of(benefit: Benefit) -> Limit:
+    return Limit(count=benefit.limit_count, period=benefit.limit_period,
+                 days=benefit.limit_days)
+
+
+def period_at(benefit: Benefit, at: datetime, zone: ZoneInfo) -> Period:
+    local = at.astimezone(zone)
+    match benefit.limit_period:
+        case "lifetime":
+            return Period("life")
+        case "calendar_year":
+            return Period(f"{local.year}")
+        case "calendar_month":
+            return Period(f"{local:%Y-%m}")
+        case "rolling_days":
+            return Period("rolling", at - timedelta(days=benefit.limit_days or 0))
+    raise ValueError(f"unknown limit period {benefit.limit_period!r}")
+
+
+def counted(session: Session, benefit: Benefit, resident_id: uuid.UUID,
+            period: Period) -> list[Redemption]:
+    if period.since is not None:
+        return list(repository.live_redemptions(session, benefit.id, resident_id,
+                                                since=period.since))
+    return list(repository.live_redemptions(session, benefit.id, resident_id,
+                                            period_key=period.key))
+
+
+def active_on(benefit: Benefit, day: date) -> bool:
+    return benefit.active_from <= day <= benefit.active_until
+
+
+def out(benefit: Benefit) -> BenefitOut:
+    return BenefitOut(id=benefit.id, partner_id=benefit.partner_id, name=benefit.name,
+                      category=benefit.category, limit=limit_of(benefit),
+                      membership_days=benefit.membership_days, active_from=benefit.active_from,
+                      active_until=benefit.active_until)
+
+
+def member_until(benefit: Benefit, live: list[Redemption], zone: ZoneInfo) -> date | None:
+    """A membership is active for its length from its first redemption in the window."""
+    if benefit.category != "membership" or not live:
+        return None
+    first = min(r.redeemed_at for r in live)
+    return (first + timedelta(days=benefit.membership_days or DEFAULT_MEMBERSHIP_DAYS)) \
+        .astimezone(zone).date()
+
+
+def create_benefit(session: Session, *, actor: Actor, clock: Clock,
+                   data: BenefitCreate) -> BenefitOut:
+    if repository.get_partner(session, data.partner_id) is None:
+        raise PartnerNotFound()
+    if data.category == "membership":
+        # A membership is redeemed once and then lasts its length: the limit is the length.
+        days = data.membership_days or DEFAULT_MEMBERSHIP_DAYS
+        limit = Limit(count=1, period="rolling_days", days=days)
+    else:
+        assert data.limit is not None
+        days, limit = 0, data.limit
+    benefit = Benefit(id=uuid.uuid4(), partner_id=data.partner_id, name=data.name,
+                      category=data.category, limit_count=limit.count,
+                      limit_period=limit.period, limit_days=limit.days,
+                      membership_days=days or None, active_from=data.active_from,
+                      active_until=data.active_until, created_at=clock.now())
+    repository.add(session, benefit)
+    audit.record(session, actor=actor, action="benefit.created", subject=f"benefit:{benefit.id}",
+                 clock=clock, detail={"partner": str(data.partner_id),
+                                      "category": data.category})
+    return out(benefit)
+
+
+def update_benefit(session: Session, *, actor: Actor, clock: Clock, benefit_id: uuid.UUID,
+                   data: BenefitUpdate) -> BenefitOut:
+    benefit = repository.get_benefit(session, benefit_id)
+    if benefit is None:
+        raise BenefitNotFound()
+    if data.name is not None:
+        benefit.name = data.name
+    if data.active_from is not None:
+        benefit.active_from = data.active_from
+    if data.active_until is not None:
+        benefit.active_until = data.active_until
+    if benefit.active_until < benefit.active_from:
+        raise BenefitWindowInvalid()
+    session.flush()
+    audit.record(session, actor=actor, action="benefit.updated", subject=f"benefit:{benefit.id}",
+                 clock=clock)
+    return out(benefit)
+
+
+def list_benefits(session: Session, *, partner_id: uuid.UUID | None) -> list[BenefitOut]:
+    return [out(b) for b in repository.benefits_of(session, partner_id)]
+
+
+def holder_states(session: Session, *, partner_id: uuid.UUID, resident_id: uuid.UUID | None,
+                  now: datetime, zone: ZoneInfo) -> list[HolderBenefitState]:
+    """The partner's own benefits; with a holder, whether each is available to them now."""
+    today = now.astimezone(zone).date()
+    states = []
+    for benefit in repository.benefits_of(session, partner_id):
+        live: list[Redemption] = []
+        if resident_id is not None:
+            live = counted(session, benefit, resident_id, period_at(benefit, now, zone))
+        states.append(HolderBenefitState(
+            benefit=out(benefit), active_today=active_on(benefit, today),
+            available=active_on(benefit, today) and len(live) < benefit.limit_count,
+            used_in_period=len(live),
+            last_redeemed_on=max(r.redeemed_at for r in live).astimezone(zone).date()
+            if live else None,
+            member_until=member_until(benefit, live, zone)))
+    return states
+
+
+def partner_catalogue(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
+                      presented: CardPresented | None) -> list[HolderBenefitState]:
+    """A partner's benefits, with the presenting holder's state when a valid card is given."""
+    from redemption.verification import check_presented
+
+    now = desk.cards.clock.now()
+    resident_id = None
+    if presented is not None:
+        checked = check_presented(session, desk=desk.cards, presented=presented, now=now)
+        if checked.valid and checked.card is not None:
+            resident_id = checked.card.resident_id
+    return holder_states(session, partner_id=partner.partner_id, resident_id=resident_id,
+                         now=now, zone=desk.zone)

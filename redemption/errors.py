@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from cityid.errors import (
+    AppError,
+    Conflict,
+    ErrorKind,
+    Forbidden,
+    NotFound,
+    Throttled,
+    Unauthenticated,
+)
+
+
+class PartnerNotFound(NotFound):
+    code = "partner_not_found"
+    title = "No such partner"
+
+
+class PartnerNameTaken(Conflict):
+    code = "partner_name_taken"
+    title = "A partner with that name exists"
+
+
+class PolicyTooWide(AppError):
+    kind = ErrorKind.INVALID
+    code = "policy_too_wide"
+    title = "A partner's policy can only narrow its type's profile"
+
+
+class KeyNotFound(NotFound):
+    code = "key_not_found"
+    title = "No such API key"
+
+
+class UnknownKey(Unauthenticated):
+    code = "invalid_key"
+    title = "The API key is not valid"
+
+
+class KeyExpired(Unauthenticated):
+    code = "key_expired"
+    title = "This API key has expired; ask the program for a new one"
+
+
+class KeyRevoked(Unauthenticated):
+    code = "key_revoked"
+    title = "This API key was revoked"
+
+
+class PartnerInactive(Forbidden):
+    code = "partner_inactive"
+    title = "This partner is not active in the program"
+
+
+class OperationNotAllowed(Forbidden):
+    code = "operation_not_allowed"
+    title = "This partner's policy does not allow that operation"
+
+
+class PurposeRequired(AppError):
+    kind = ErrorKind.INVALID
+    code = "purpose_required"
+    title = ("A reason or incident reference is required (letters, digits and dashes, "
+             "32 at most)")
+
+
+class CardNotRecognised(NotFound):
+    """The same answer for an unknown card number and a wrong date of birth."""
+
+    code = "card_not_found"
+    title = "No valid card matches that card number and date of birth"
+
+
+class CardRefused(Conflict):
+    """The card did not verify: the code is the verifier's reason."""
+
+    code = "card_invalid"
+    title = "The card is not valid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The card is not valid: {reason.replace('_', ' ')}.")
+        self.reason = reason
+
+
+class BenefitNotFound(NotFound):
+    code = "benefit_not_found"
+    title = "No such benefit for this partner"
+
+
+class BenefitNotActive(Conflict):
+    code = "benefit_not_active"
+    title = "This benefit is not offered today"
+
+
+class AlreadyRedeemed(Conflict):
+    code = "already_redeemed"
+    title = "This benefit was already redeemed"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+    title = "This Idempotency-Key was used for a different request"
+
+
+class IdempotencyKeyRequired(AppError):
+    kind = ErrorKind.INVALID
+    code = "idempotency_key_required"
+    title = "Send an Idempotency-Key header (8 to 128 letters, digits, dashes or underscores)"
+
+
+class RedemptionNotFound(NotFound):
+    code = "redemption_not_found"
+    title = "No such redemption for this partner"
+
+
+class VoidWindowClosed(Conflict):
+    code = "void_window_closed"
+    title = "The time to void this redemption has passed"
+
+
+class AlreadyVoided(Conflict):
+    code = "already_voided"
+    title = "This redemption was already voided"
+
+
+class PartnerThrottled(Throttled):
+    code = "rate_limited"
+    title = "Too many requests from this key or address; slow down"
+
+
+class HolderNotRecognised(NotFound):
+    code = "holder_not_found"
+    title = "No card matches that card number, date of birth and issue number"
+
+
+class BenefitWindowInvalid(AppError):
+    kind = ErrorKind.INVALID
+    code = "benefit_window_invalid"
+    title = "A benefit's active window must end on or after it starts"

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PartnerType = Literal["cultural", "library", "benefit", "bank", "credit_union", "police"]
+Operation = Literal["verify", "kyc", "redeem"]
+Attribute = Literal["validity", "expires_on", "holder_token", "full_name", "date_of_birth",
+                    "address", "card_number", "photo"]
+PURPOSE_PATTERN = r"^[A-Za-z0-9-]{1,32}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Policy(Strict):
+    operations: list[Operation]
+    attributes: list[Attribute]
+
+
+class PartnerCreate(Strict):
+    name: str = Field(min_length=2, max_length=120)
+    type: PartnerType
+    policy: Policy | None = None
+
+
+class PartnerUpdate(Strict):
+    active: bool | None = None
+    policy: Policy | None = None
+
+
+class PartnerOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: PartnerType
+    active: bool
+    policy: Policy
+    purpose_required: bool
+    created_at: datetime
+
+
+class KeyCreate(Strict):
+    label: str | None = Field(default=None, max_length=64)
+    expires_in_days: int = Field(default=365, ge=1, le=3 * 365)
+
+
+class KeyOut(BaseModel):
+    id: uuid.UUID
+    prefix: str
+    label: str | None
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewKeyOut(KeyOut):
+    key: str = Field(description="Shown once. Only its hash is kept.")
+
+
+class CardPresented(Strict):
+    """A card shown to a partner: its QR, or its number with the holder's date of birth."""
+
+    qr: str | None = Field(default=None, min_length=1, max_length=4096)
+    card_number: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
+    date_of_birth: date | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> CardPresented:
+        if (self.qr is None) == (self.card_number is None):
+            raise ValueError("give either qr, or card_number with date_of_birth")
+        if self.card_number is not None and self.date_of_birth is None:
+            raise ValueError("card_number needs date_of_birth")
+        return self
+
+
+class VerifyIn(CardPresented):
+    purpose: str | None = Field(default=None, pattern=PURPOSE_PATTERN)
+
+
+class VerifyOut(BaseModel):
+    result: Literal["valid", "invalid"]
+    reason: str
+    disclosed: dict[str, Any]
+
+
+class Limit(Strict):
+    count: int = Field(default=1, ge=1, le=1000)
+    period: Literal["lifetime", "calendar_year", "calendar_month", "rolling_days"]
+    days: int | None = Field(default=None, ge=1, le=3660)
+
+    @model_validator(mode="after")
+    def _days_for_rolling(self) -> Limit:
+        if (self.period == "rolling_days") != (self.days is not None):
+            raise ValueError("days is needed for, and only for, a rolling_days limit")
+        return self
+
+
+class BenefitCreate(Strict):
+    partner_id: uuid.UUID
+    name: str = Field(min_length=2, max_length=120)
+    category: Literal["membership", "discount", "service"]
+    limit: Limit | None = None
+    membership_days: int | None = Field(default=None, ge=1, le=3660)
+    active_from: date
+    active_until: date
+
+    @model_validator(mode="after")
+    def _window(self) -> BenefitCreate:
+        if self.active_until < self.active_from:
+            raise ValueError("active_until is before active_from")
+        if self.category != "membership" and self.membership_days is not None:
+            raise ValueError("membership_days is only for memberships")
+        if self.category != "membership" and self.limit is None:
+            raise ValueError("a discount or service needs a limit")
+        return self
+
+
+class BenefitUpdate(Strict):
+    name: str | None = Field(default=None, min_length=2, max_length=120)
+    active_from: date | None = None
+    active_until: date | None = None
+
+
+class BenefitOut(BaseModel):
+    id: uuid.UUID
+    partner_id: uuid.UUID
+    name: str
+    category: str
+    limit: Limit
+    membership_days: int | None
+    active_from: date
+    active_until: date
+
+
+class HolderBenefitState(BaseModel):
+    benefit: BenefitOut
+    active_today: bool
+    available: bool
+    used_in_period: int
+    last_redeemed_on: date | None
+    member_until: date | None
+
+
+class RedemptionIn(CardPresented):
+    benefit_id: uuid.UUID
+
+
+class ReceiptOut(BaseModel):
+    id: uuid.UUID
+    receipt_number: str
+    benefit_id: uuid.UUID
+    benefit_name: str
+    holder_token: str
+    redeemed_at: datetime
+    member_until: date | None
+    voided_at: datetime | None
+
+
+class VoidIn(Strict):
+    reason: Literal["entered_in_error", "holder_changed_mind", "duplicate_scan"]
+
+
+class HolderHistoryIn(Strict):
+    card_number: str = Field(pattern=r"^[0-9]{16}$")
+    date_of_birth: date
+    issue_number: int = Field(ge=1, le=1000)
+
+
+class HolderEvent(BaseModel):
+    partner: str
+    partner_type: str
+    event: Literal["verified", "redeemed", "voided"]
+    at: datetime
+
+
+class ReportCell(BaseModel):
+    partner: str
+    benefit: str
+    month: str
+    redemptions: int | None
+    suppressed: bool

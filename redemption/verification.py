@@ -1,0 +1,137 @@
+"""Online verification of a card presented to a partner, and what the partner's policy lets it
+see. Partners can only check a card put in front of them: there is no search."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from enrollment import service as enrollment
+from idcard import repository as card_repository
+from idcard import service as cards
+from idcard.credential import public_jwks
+from idcard.models import Card
+from idcard.service import CardDesk
+from idcard.verifier import Reason, verify_credential
+from privacy import audit
+from redemption.errors import CardNotRecognised, PurposeRequired
+from redemption.schemas import CardPresented, VerifyIn, VerifyOut
+from redemption.service import PartnerAccess, holder_token
+
+
+@dataclass(frozen=True)
+class PresentedCard:
+    """The outcome of checking a presented card: one reason, and the card when it is known."""
+
+    reason: str
+    card: Card | None
+
+    @property
+    def valid(self) -> bool:
+        return self.reason == Reason.OK.value
+
+
+_jwks_cache: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def _jwks(desk: CardDesk) -> dict[str, Any]:
+    # Online, every key this installation ever signed with is trusted; build the set once per
+    # key ring rather than per request.
+    keys = desk.vault.signing_keys()
+    ident = tuple(k.kid for k in keys)
+    if ident not in _jwks_cache:
+        _jwks_cache.clear()
+        _jwks_cache[ident] = public_jwks(keys)
+    return _jwks_cache[ident]
+
+
+def _live_reason(card: Card, today: Any) -> str:
+    status = cards.effective_status(card, today)
+    return {"active": Reason.OK, "suspended": Reason.SUSPENDED, "revoked": Reason.REVOKED,
+            "expired": Reason.EXPIRED}[status].value
+
+
+def check_presented(session: Session, *, desk: CardDesk, presented: CardPresented,
+                    now: datetime) -> PresentedCard:
+    """Signature, key and time from the QR, then the card's live status from the database
+    (online, the database is fresher than any status list). By number, the date of birth must
+    match; an unknown number and a wrong date of birth are one answer."""
+    if presented.qr is not None:
+        verdict = verify_credential(presented.qr.strip(), jwks=_jwks(desk), status=None, now=now)
+        # With no list, a credential whose signature and dates are good stops at
+        # status_list_stale: the live status below takes the list's place.
+        if verdict.reason is not Reason.STATUS_LIST_STALE or verdict.fields is None:
+            return PresentedCard(verdict.reason.value, None)
+        index = cards.number_index(desk, verdict.fields.card_number)
+        card = next((c for c in card_repository.by_number(session, index)
+                     if c.issue_number == verdict.fields.issue_number), None)
+        if card is None:  # signed by us, but no longer on record: treat as revoked
+            return PresentedCard(Reason.REVOKED.value, None)
+        return PresentedCard(_live_reason(card, now.date()), card)
+    assert presented.card_number is not None and presented.date_of_birth is not None
+    issues = card_repository.by_number(session, cards.number_index(desk,
+                                                                   presented.card_number))
+    if not issues:
+        raise CardNotRecognised()
+    card = issues[0]  # the latest issue is the one that counts
+    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=card.resident_id)
+    if not hmac.compare_digest(holder.date_of_birth.isoformat(),
+                               presented.date_of_birth.isoformat()):
+        raise CardNotRecognised()
+    return PresentedCard(_live_reason(card, now.date()), card)
+
+
+def disclose(session: Session, *, desk: CardDesk, partner: PartnerAccess,
+             card: Card) -> dict[str, Any]:
+    """Only the attributes the partner's policy names, and only for a valid card."""
+    wanted = partner.attributes
+    out: dict[str, Any] = {"validity": "valid"}
+    if "expires_on" in wanted:
+        out["expires_on"] = card.expires_on.isoformat()
+    if "holder_token" in wanted:
+        out["holder_token"] = holder_token(desk.vault, partner.partner_id, card.resident_id)
+    if "card_number" in wanted:
+        out["card_number"] = cards.card_number_of(session, desk, card)
+    if wanted & {"full_name", "date_of_birth", "address"}:
+        holder = enrollment.read_holder(session, vault=desk.vault, resident_id=card.resident_id)
+        if "full_name" in wanted:
+            out["full_name"] = holder.full_name
+        if "date_of_birth" in wanted:
+            out["date_of_birth"] = holder.date_of_birth.isoformat()
+        if "address" in wanted:
+            # Where the real address is withheld, the care-of address stands in.
+            if holder.address is not None:
+                out["address"] = holder.address.model_dump()
+            elif holder.care_of is not None:
+                out["address"] = {"care_of": True, **holder.care_of.model_dump()}
+            else:
+                out["address"] = None
+    if "photo" in wanted:
+        photo = enrollment.read_photo(session, vault=desk.vault, resident_id=card.resident_id)
+        out["photo"] = ("data:image/jpeg;base64," + base64.b64encode(photo).decode()
+                        if photo else None)
+    return {k: v for k, v in out.items() if k in wanted}
+
+
+def verify(session: Session, *, desk: CardDesk, partner: PartnerAccess,
+           request: VerifyIn) -> VerifyOut:
+    partner.require("verify")
+    if partner.purpose_required and not request.purpose:
+        raise PurposeRequired()
+    now = desk.clock.now()
+    checked = check_presented(session, desk=desk, presented=request, now=now)
+    disclosed = (disclose(session, desk=desk, partner=partner, card=checked.card)
+                 if checked.valid and checked.card is not None else {})
+    subject = (desk.vault.pseudonym("resident", checked.card.resident_id)
+               if checked.card is not None else None)
+    audit.record(session, actor=partner.actor, action="card.verified", subject=subject,
+                 purpose=request.purpose, clock=desk.clock,
+                 detail={"reason": checked.reason,
+                         "disclosed": ".".join(sorted(disclosed))[:64] or "nothing"})
+    return VerifyOut(result="valid" if checked.valid else "invalid", reason=checked.reason,
+                     disclosed=disclosed)
