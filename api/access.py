@@ -85,6 +85,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/redemptions"): only(PARTNER),
     ("POST", "/v1/redemptions/{redemption_id}/void"): only(PARTNER),
     ("POST", "/v1/holder/history"): PUBLIC,
+    # legal holds and records requests
+    ("POST", "/v1/applications/{reference}/holds"): only(SUPERVISOR, ADMIN),
+    ("GET", "/v1/applications/{reference}/holds"): only(SUPERVISOR, ADMIN, AUDITOR),
+    ("POST", "/v1/holds/{hold_id}/release"): only(SUPERVISOR, ADMIN),
+    ("GET", "/v1/applications/{reference}/records"): only(SUPERVISOR, ADMIN),
+    ("GET", "/v1/applications/{reference}/records.pdf"): only(SUPERVISOR, ADMIN),
 }
 
 

@@ -20,6 +20,7 @@ from api.routers import (
     cards,
     duplicates,
     ops,
+    oversight,
     partner,
     partners,
     staff,
@@ -33,7 +34,7 @@ from cityid.settings import Settings, get_settings
 UPLOAD_PATHS = re.compile(r"^/v1/applications/[^/]+/photo$")
 ROUTERS = (ops.router, auth.router, staff.router, audit.router, applications.router,
            duplicates.router, status.router, cards.router, wellknown.router, partners.router,
-           partner.router, web_router)
+           partner.router, oversight.router, web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

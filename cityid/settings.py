@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     redis_url: str = ""
     rulebook_path: Path | None = None
+    retention_path: Path | None = None
     issuer_name: str = "City ID"
     status_list_ttl_hours: int = Field(default=24, ge=1, le=24 * 14)
     # Bits in the status list: keep it at least twice the number of cards ever issued, so a

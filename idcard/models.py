@@ -26,6 +26,7 @@ class Card(Base):
     issue_number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), index=True)
     status_reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status_index: Mapped[int] = mapped_column(Integer, unique=True)
     kid: Mapped[str] = mapped_column(String(64), index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -324,6 +324,7 @@ def _check_reason(action: str, reason: str, actor: Actor) -> None:
 def _set_status(session: Session, desk: CardDesk, actor: Actor, card: Card, status: str,
                 reason: str | None, action: str) -> None:
     card.status, card.status_reason = status, reason
+    card.status_changed_at = desk.clock.now()
     session.flush()
     audit.record(session, actor=actor, action=f"card.{action}", subject=_pseudonym(desk, card.id),
                  purpose=reason, clock=desk.clock)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from privacy.models import AuditEntry, AuditHead, DataKey
+from privacy.models import AuditEntry, AuditHead, DataKey, LegalHold
 
 GENESIS_HASH = "0" * 64
 
@@ -88,3 +88,24 @@ def audit_entries_for_subject(session: Session, subject: str) -> Sequence[AuditE
     return session.scalars(
         select(AuditEntry).where(AuditEntry.subject == subject).order_by(AuditEntry.seq)
     ).all()
+
+
+def active_holds(session: Session, subject_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    if not subject_ids:
+        return set()
+    return set(session.scalars(select(LegalHold.subject_id).where(
+        LegalHold.subject_id.in_(list(subject_ids)), LegalHold.released_at.is_(None))))
+
+
+def holds_on(session: Session, subject_id: uuid.UUID) -> Sequence[LegalHold]:
+    return session.scalars(select(LegalHold).where(LegalHold.subject_id == subject_id)
+                           .order_by(LegalHold.placed_at)).all()
+
+
+def get_hold(session: Session, hold_id: uuid.UUID) -> LegalHold | None:
+    return session.get(LegalHold, hold_id)
+
+
+def add_hold(session: Session, hold: LegalHold) -> None:
+    session.add(hold)
+    session.flush()

@@ -1,0 +1,86 @@
+"""Legal holds: a supervisor or admin stops retention from purging a resident or application."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from cityid.clock import Clock
+from cityid.errors import Conflict, NotFound
+from enrollment import service as enrollment
+from enrollment.service import EnrollmentDesk
+from privacy import audit
+from privacy import repository as privacy_repository
+from privacy.audit import Actor
+from privacy.models import LegalHold
+
+HoldReason = Literal["litigation", "investigation", "court_order", "records_request",
+                     "audit"]
+
+
+class HoldIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["application", "resident"]
+    reason: HoldReason
+
+
+class HoldOut(BaseModel):
+    id: uuid.UUID
+    scope: str
+    reason: str
+    placed_at: str
+    released_at: str | None
+
+
+class HoldNotFound(NotFound):
+    code = "hold_not_found"
+    title = "No such legal hold"
+
+
+class HoldAlreadyReleased(Conflict):
+    code = "hold_already_released"
+    title = "This legal hold was already released"
+
+
+def _out(hold: LegalHold) -> HoldOut:
+    return HoldOut(id=hold.id, scope=hold.subject_type, reason=hold.reason,
+                   placed_at=hold.placed_at.isoformat(),
+                   released_at=hold.released_at.isoformat() if hold.released_at else None)
+
+
+def place(session: Session, *, desk: EnrollmentDesk, actor: Actor, reference: str,
+          hold: HoldIn) -> HoldOut:
+    application = enrollment.find_application(session, desk=desk, reference=reference)
+    subject_id = application.id if hold.scope == "application" else application.resident_id
+    row = LegalHold(id=uuid.uuid4(), subject_type=hold.scope, subject_id=subject_id,
+                    reason=hold.reason, placed_by=actor.id, placed_at=desk.clock.now())
+    privacy_repository.add_hold(session, row)
+    audit.record(session, actor=actor, action="hold.placed",
+                 subject=desk.vault.pseudonym(hold.scope, subject_id), purpose=hold.reason,
+                 clock=desk.clock)
+    return _out(row)
+
+
+def list_for(session: Session, *, desk: EnrollmentDesk, reference: str) -> list[HoldOut]:
+    application = enrollment.find_application(session, desk=desk, reference=reference)
+    holds = [*privacy_repository.holds_on(session, application.id),
+             *privacy_repository.holds_on(session, application.resident_id)]
+    return [_out(h) for h in sorted(holds, key=lambda h: h.placed_at)]
+
+
+def release(session: Session, *, actor: Actor, clock: Clock,
+            hold_id: uuid.UUID) -> HoldOut:
+    hold = privacy_repository.get_hold(session, hold_id)
+    if hold is None:
+        raise HoldNotFound()
+    if hold.released_at is not None:
+        raise HoldAlreadyReleased()
+    hold.released_by, hold.released_at = actor.id, clock.now()
+    session.flush()
+    audit.record(session, actor=actor, action="hold.released", subject=f"hold:{hold.id}",
+                 purpose=hold.reason, clock=clock)
+    return _out(hold)

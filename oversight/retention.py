@@ -1,0 +1,181 @@
+"""Retention: keep personal data only as long as the program needs it.
+
+A run finds what is due, then purges it in batches, one transaction each: the resident's data
+key is destroyed (so every copy of their ciphertext, backups included, is unreadable) and the
+rows are deleted. Legal holds stop a purge. Several runs may work at once: each resident is
+row-locked with SKIP LOCKED, and re-checked inside the lock, so each is purged exactly once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityid.clock import Clock
+from cityid.db import unit_of_work
+from idcard.models import Card
+from oversight import repository
+from privacy import audit
+from privacy import repository as privacy_repository
+from privacy.audit import Actor
+from privacy.vault import Vault
+
+RETENTION_ACTOR = Actor("retention", "system")
+
+
+class RetentionRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    denied_application_days: int = Field(ge=1)
+    abandoned_application_days: int = Field(ge=1)
+    resident_after_last_card_years: int = Field(ge=0, le=50)
+    staff_token_days: int = Field(ge=0)
+
+
+@lru_cache(maxsize=4)
+def load_rules(path: Path | None = None) -> RetentionRules:
+    text = path.read_text() if path else \
+        resources.files("oversight").joinpath("retention.yaml").read_text()
+    return RetentionRules.model_validate(yaml.safe_load(text))
+
+
+@dataclass
+class RetentionReport:
+    dry_run: bool
+    applications_purged: int = 0
+    residents_purged: int = 0
+    staff_tokens_deleted: int = 0
+    held: int = 0
+    skipped_busy: int = 0
+    due: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        verb = "would purge" if self.dry_run else "purged"
+        return (f"{verb}: {self.applications_purged} applications, {self.residents_purged} "
+                f"residents (data keys destroyed), {self.staff_tokens_deleted} expired sessions; "
+                f"{self.held} under legal hold kept"
+                + (f"; {self.skipped_busy} left to a concurrent run" if self.skipped_busy else ""))
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _card_is_past_retention(cards: list[Card], cutoff: date, today: date) -> bool:
+    """Every card dead (expired) and the last one expired or was cancelled before ``cutoff``."""
+    if any(c.expires_on >= today for c in cards):
+        return False
+    ends = []
+    for card in cards:
+        end = card.expires_on
+        if card.status == "revoked" and card.status_changed_at is not None:
+            end = min(end, card.status_changed_at.date())
+        ends.append(end)
+    return max(ends) < cutoff
+
+
+def run(sessions: sessionmaker[Session], *, vault: Vault, clock: Clock, rules: RetentionRules,
+        dry_run: bool = False, batch: int = 200,
+        progress: Callable[[str, int, int], None] | None = None) -> RetentionReport:
+    """Purge what is due. ``progress(stage, done, total)`` is called after each batch."""
+    now, today = clock.now(), clock.today()
+    report = RetentionReport(dry_run=dry_run)
+    denied_before = now - timedelta(days=rules.denied_application_days)
+    untouched_before = now - timedelta(days=rules.abandoned_application_days)
+    with unit_of_work(sessions) as session:
+        report.due["applications"] = repository.count_due_applications(
+            session, denied_before=denied_before, untouched_before=untouched_before)
+        report.due["residents"] = repository.count_residents_with_only_dead_cards(
+            session, today=today)
+
+    seen: set[uuid.UUID] = set()
+    while True:
+        with unit_of_work(sessions) as session:
+            due = repository.due_applications(session, denied_before=denied_before,
+                                              untouched_before=untouched_before, exclude=seen,
+                                              limit=batch)
+            if not due:
+                break
+            held = privacy_repository.active_holds(
+                session, {a for a, _ in due} | {r for _, r in due})
+            purged_here = 0
+            for application_id, resident_id in due:
+                seen.add(application_id)
+                if application_id in held or resident_id in held:
+                    report.held += 1
+                    continue
+                if dry_run:
+                    report.applications_purged += 1
+                    continue
+                if not repository.lock_resident(session, resident_id):
+                    report.skipped_busy += 1
+                    continue
+                application = repository.get_application(session, application_id)
+                if application is None:
+                    continue  # another run took it
+                report.applications_purged += 1
+                purged_here += 1
+                if repository.has_cards(session, resident_id) or \
+                        repository.other_applications(session, resident_id, application_id):
+                    repository.delete_application(session, application_id)
+                else:
+                    vault.shred(session, resident_id)
+                    repository.delete_resident(session, resident_id)
+                    report.residents_purged += 1
+            if purged_here:
+                audit.record(session, actor=RETENTION_ACTOR, action="retention.purged",
+                             clock=clock, detail={"applications": purged_here})
+            if progress:
+                progress("applications", len(due), report.due["applications"])
+
+    cutoff = _years_before(today, rules.resident_after_last_card_years)
+    seen_residents: set[uuid.UUID] = set()
+    while True:
+        with unit_of_work(sessions) as session:
+            candidates = repository.residents_with_only_dead_cards(
+                session, today=today, exclude=seen_residents, limit=batch)
+            if not candidates:
+                break
+            held = privacy_repository.active_holds(session, set(candidates))
+            purged_here = 0
+            for resident_id in candidates:
+                seen_residents.add(resident_id)
+                cards = list(repository.cards_of(session, resident_id))
+                if not cards or not _card_is_past_retention(cards, cutoff, today):
+                    continue
+                if resident_id in held:
+                    report.held += 1
+                    continue
+                if dry_run:
+                    report.residents_purged += 1
+                    continue
+                if not repository.lock_resident(session, resident_id):
+                    report.skipped_busy += 1
+                    continue
+                vault.shred(session, resident_id)
+                repository.delete_resident(session, resident_id)
+                report.residents_purged += 1
+                purged_here += 1
+            if purged_here:
+                audit.record(session, actor=RETENTION_ACTOR, action="retention.purged",
+                             clock=clock, detail={"residents": purged_here})
+            if progress:
+                progress("residents", len(candidates), report.due["residents"])
+
+    with unit_of_work(sessions) as session:
+        if not dry_run:
+            report.staff_tokens_deleted = repository.delete_dead_tokens(
+                session, now - timedelta(days=rules.staff_token_days))
+    return report
