@@ -106,6 +106,7 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         with session.begin():
             yield session
     finally:
+        session.info.clear()  # nothing opened in this transaction outlives it
         session.close()
 
 

@@ -29,6 +29,7 @@ from privacy.keyring import KeyProvider, Keyring, SigningKey
 from privacy.models import DataKey
 
 FIELD_FORMAT = b"\x01"
+OPENED_KEYS = "cityid.opened_data_keys"
 NONCE_BYTES = 12
 
 
@@ -120,6 +121,13 @@ class Vault:
     def provider(self) -> KeyProvider:
         return self._provider
 
+    @staticmethod
+    def _opened(session: Session) -> dict[uuid.UUID, DataKeyHandle]:
+        # Unwrapped keys live only as long as the session's transaction: one read and one unwrap
+        # per resident per request, however many of their fields it touches.
+        opened: dict[uuid.UUID, DataKeyHandle] = session.info.setdefault(OPENED_KEYS, {})
+        return opened
+
     def create_data_key(self, session: Session, owner_id: uuid.UUID) -> DataKeyHandle:
         keyring = self.keyring
         dek = secrets.token_bytes(32)
@@ -128,17 +136,24 @@ class Vault:
             wrapped_dek=wrap_dek(keyring, owner_id, dek, keyring.active_kek),
             created_at=self._clock.now(),
         ))
-        return DataKeyHandle(owner_id, dek)
+        handle = DataKeyHandle(owner_id, dek)
+        self._opened(session)[owner_id] = handle
+        return handle
 
     def open_data_key(self, session: Session, owner_id: uuid.UUID) -> DataKeyHandle:
+        opened = self._opened(session)
+        if owner_id in opened:
+            return opened[owner_id]
         stored = repository.get_data_key(session, owner_id)
         if stored is None:
             raise DataKeyShredded()
         dek = unwrap_dek(self.keyring, owner_id, stored.wrapped_dek, stored.kek_version)
-        return DataKeyHandle(owner_id, dek)
+        opened[owner_id] = handle = DataKeyHandle(owner_id, dek)
+        return handle
 
     def shred(self, session: Session, owner_id: uuid.UUID) -> bool:
         """Destroy the owner's DEK: every ciphertext under it, backups included, is unreadable."""
+        self._opened(session).pop(owner_id, None)
         return repository.delete_data_key(session, owner_id)
 
     def blind_index(self, purpose: str, normalised: str) -> str:
