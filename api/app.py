@@ -31,7 +31,7 @@ from api.runtime import Runtime, build_runtime
 from api.web import router as web_router
 from cityid.settings import Settings, get_settings
 
-UPLOAD_PATHS = re.compile(r"^/v1/applications/[^/]+/photo$")
+UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (ops.router, auth.router, staff.router, audit.router, applications.router,
            duplicates.router, status.router, cards.router, wellknown.router, partners.router,
            partner.router, oversight.router, web_router)

@@ -1,12 +1,22 @@
-"""Server-rendered web pages (Jinja2) for clerks, partners, applicants and administrators."""
+"""Server-rendered web pages (Jinja2) for clerks, partners, applicants and administrators.
+
+One module per area, each with its ``router`` and the ``ACCESS`` rules of its routes; both are
+gathered here and merged into the one access matrix (api/access.py). pages.py holds what every
+page shares: the route class with security headers and HTML error pages, rendering and cookies;
+csrf.py the form tokens.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from api.access import Rule
+from api.web import admin, assets, cards, clerk, queue, signin, status
 
-router = APIRouter(tags=["web"])
+AREAS = (assets, signin, status, clerk, cards, queue, admin)
 
-# Access rules of the web routes, merged into the one matrix in api/access.py.
+router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}
+for _area in AREAS:
+    router.include_router(_area.router)
+    ACCESS.update(_area.ACCESS)
