@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER = "clerk", "supervisor", "admin", "auditor", "partner"
-STAFF = frozenset({CLERK, SUPERVISOR, ADMIN, AUDITOR})
-ALL_ROLES = (CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER)
+# A partner's own staff accounts (signed in on the web pages); PARTNER is a partner's API key.
+PARTNER_ADMIN, PARTNER_DESK = "partner_admin", "partner_desk"
+STAFF = frozenset({CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER_ADMIN, PARTNER_DESK})
+ALL_ROLES = (CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER_ADMIN, PARTNER_DESK, PARTNER)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/partners/{partner_id}/keys"): only(ADMIN),
     ("GET", "/v1/partners/{partner_id}/keys"): only(ADMIN, AUDITOR),
     ("POST", "/v1/partners/{partner_id}/keys/{key_id}/revoke"): only(ADMIN),
+    ("POST", "/v1/partners/{partner_id}/accounts"): only(ADMIN),
     ("GET", "/v1/benefits"): only(ADMIN, AUDITOR),
     ("POST", "/v1/benefits"): only(ADMIN),
     ("PATCH", "/v1/benefits/{benefit_id}"): only(ADMIN),

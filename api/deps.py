@@ -49,7 +49,8 @@ class Principal:
 
     @property
     def actor(self) -> Actor:
-        if self.partner is not None:
+        # A partner's own staff account acts as itself; an API key acts as its partner.
+        if self.partner is not None and self.kind == "partner":
             return self.partner.actor
         return Actor(self.id, self.role or "none")
 
@@ -89,7 +90,11 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
     if partner_service.is_partner_key(token):
         return _partner_principal(request, session, runtime, token, rule)
     account = staff_service.resolve_token(session, token, clock=runtime.clock, idle=idle)
-    principal = Principal("staff", str(account.id), account.role, token)
+    # A partner's own account sees and does only what its partner's policy allows, and
+    # nothing while the partner is inactive.
+    partner = staff_service.partner_of(session, account)
+    principal = Principal("staff", str(account.id), account.role, token,
+                          partner_service.access_of(partner) if partner is not None else None)
     if not rule.allows(principal.role):
         raise Forbidden()
     return principal

@@ -15,6 +15,13 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    # A partner's own people: the partner admin manages the partner's desk accounts; both see
+    # only what the partner's policy allows.
+    PARTNER_ADMIN = "partner_admin"
+    PARTNER_DESK = "partner_desk"
+
+
+PARTNER_ROLES = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_DESK})
 
 
 class StaffAccount(Base):
@@ -26,6 +33,9 @@ class StaffAccount(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set for a partner's own accounts (partner roles only); the account goes with its partner.
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("partners.id", ondelete="CASCADE"), nullable=True, index=True)
 
 
 class StaffToken(Base):

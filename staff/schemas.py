@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +33,14 @@ class StaffCreate(StrictModel):
     role: Role
 
 
+class PartnerAccountCreate(StrictModel):
+    """One of a partner's own accounts; the program admin makes its first partner admin."""
+
+    username: str = Field(pattern=USERNAME_PATTERN)
+    password: str = Field(min_length=12, max_length=1024)
+    role: Literal["partner_admin", "partner_desk"] = "partner_admin"
+
+
 class StaffUpdate(StrictModel):
     active: bool | None = None
     role: Role | None = None
@@ -43,3 +52,4 @@ class StaffOut(BaseModel):
     role: Role
     active: bool
     created_at: datetime
+    partner_id: uuid.UUID | None = None

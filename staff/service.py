@@ -12,9 +12,13 @@ from passlib.context import CryptContext
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock, system_clock
+from cityid.errors import AppError, ErrorKind
 from cityid.ratelimit import Limit, RateLimiter
 from privacy import audit
 from privacy.audit import Actor
+from redemption import repository as partner_repository
+from redemption.errors import PartnerInactive, PartnerNotFound
+from redemption.models import Partner
 from staff import repository
 from staff.errors import (
     InvalidCredentials,
@@ -24,7 +28,7 @@ from staff.errors import (
     UsernameTaken,
     WeakPassword,
 )
-from staff.models import Role, StaffAccount, StaffToken
+from staff.models import PARTNER_ROLES, Role, StaffAccount, StaffToken
 
 # argon2id: no 72-byte truncation or refusal as with bcrypt, so long pass-phrases just work.
 passwords = CryptContext(schemes=["argon2"], deprecated="auto")
@@ -69,27 +73,50 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class PartnerRoleMismatch(AppError):
+    kind = ErrorKind.INVALID
+    code = "partner_role_mismatch"
+    title = ("A partner account has a partner role and belongs to a partner; a program account "
+             "has neither")
+
+
+def _check_role(role: Role, partner_id: uuid.UUID | None) -> None:
+    if (role in PARTNER_ROLES) != (partner_id is not None):
+        raise PartnerRoleMismatch()
+
+
 def create_account(session: Session, *, actor: Actor, username: str, password: str, role: Role,
-                   clock: Clock = system_clock) -> StaffAccount:
+                   clock: Clock = system_clock,
+                   partner_id: uuid.UUID | None = None) -> StaffAccount:
+    """A program account, or with ``partner_id`` one of that partner's own accounts."""
+    _check_role(role, partner_id)
     check_password_strength(password)
+    if partner_id is not None and partner_repository.get_partner(session, partner_id) is None:
+        raise PartnerNotFound()
     username = username.lower()
     if repository.get_by_username(session, username) is not None:
         raise UsernameTaken()
     account = StaffAccount(id=uuid.uuid4(), username=username,
                            password_hash=passwords.hash(password), role=role.value, active=True,
-                           created_at=clock.now())
+                           created_at=clock.now(), partner_id=partner_id)
     repository.add(session, account)
+    detail = {"role": role.value}
+    if partner_id is not None:
+        detail["partner"] = str(partner_id)
     audit.record(session, actor=actor, action="staff.created", subject=f"staff:{account.id}",
-                 detail={"role": role.value}, clock=clock)
+                 detail=detail, clock=clock)
     return account
 
 
 def update_account(session: Session, *, actor: Actor, staff_id: uuid.UUID, active: bool | None,
-                   role: Role | None, clock: Clock = system_clock) -> StaffAccount:
+                   role: Role | None, clock: Clock = system_clock,
+                   partner_id: uuid.UUID | None = None) -> StaffAccount:
+    """With ``partner_id`` (a partner admin acting), only that partner's accounts are found."""
     account = repository.get(session, staff_id)
-    if account is None:
+    if account is None or (partner_id is not None and account.partner_id != partner_id):
         raise StaffNotFound()
     if role is not None:
+        _check_role(role, account.partner_id)
         account.role = role.value
     if active is not None:
         account.active = active
@@ -108,8 +135,23 @@ def get_account(session: Session, staff_id: uuid.UUID | str) -> StaffAccount:
     return account
 
 
-def list_accounts(session: Session) -> list[StaffAccount]:
-    return list(repository.list_accounts(session))
+def list_accounts(session: Session, *, partner_id: uuid.UUID | None = None) -> list[StaffAccount]:
+    """Every account; with ``partner_id``, that partner's accounts only."""
+    accounts = repository.list_accounts(session)
+    if partner_id is None:
+        return list(accounts)
+    return [a for a in accounts if a.partner_id == partner_id]
+
+
+def partner_of(session: Session, account: StaffAccount) -> Partner | None:
+    """The partner a partner account belongs to, if it is one; refused while the partner is
+    inactive, as its API keys are."""
+    if account.partner_id is None:
+        return None
+    partner = partner_repository.get_partner(session, account.partner_id)
+    if partner is None or not partner.active:
+        raise PartnerInactive()
+    return partner
 
 
 def sign_in(session: Session, *, username: str, password: str, client: str,

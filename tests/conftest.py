@@ -25,8 +25,10 @@ from cityid.models import import_all_models
 from cityid.settings import Settings
 from idcard.service import ensure_signing_key
 from privacy.audit import Actor
+from redemption import service as partner_service
+from redemption.schemas import PartnerCreate
 from staff import service as staff_service
-from staff.models import Role
+from staff.models import PARTNER_ROLES, Role
 
 TEST_DATABASE_URL = os.environ.get("CITYID_TEST_DATABASE_URL", "")
 BACKEND = "postgresql" if TEST_DATABASE_URL.startswith("postgresql") else "sqlite"
@@ -131,12 +133,19 @@ def session(runtime: Runtime) -> Iterator[Session]:
 def make_staff(runtime: Runtime) -> Callable[..., str]:
     """Creates a staff account of a role and returns its username."""
 
-    def make(role: str, username: str | None = None) -> str:
+    def make(role: str, username: str | None = None,
+             partner_id: uuid.UUID | None = None) -> str:
+        """A partner role's account belongs to ``partner_id``, or to a new cultural partner."""
         username = username or f"{role}-{uuid.uuid4().hex[:8]}"
         with unit_of_work(runtime.sessions) as db_session:
+            if Role(role) in PARTNER_ROLES and partner_id is None:
+                partner_id = partner_service.create_partner(
+                    db_session, actor=Actor("test", "admin"), clock=runtime.clock,
+                    data=PartnerCreate(name=f"Partner of {username}", type="cultural")).id
             staff_service.create_account(db_session, actor=Actor("test", "admin"),
                                          username=username, password=STAFF_PASSWORD,
-                                         role=Role(role), clock=runtime.clock)
+                                         role=Role(role), clock=runtime.clock,
+                                         partner_id=partner_id)
         return username
 
     return make

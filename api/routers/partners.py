@@ -22,6 +22,9 @@ from redemption.schemas import (
     PartnerUpdate,
     ReportCell,
 )
+from staff import service as staff_service
+from staff.models import Role
+from staff.schemas import PartnerAccountCreate, StaffOut
 
 router = APIRouter(prefix="/v1", tags=["partners"])
 
@@ -69,6 +72,21 @@ def revoke_key(partner_id: uuid.UUID, key_id: uuid.UUID, principal: PrincipalDep
                session: SessionDep, runtime: RuntimeDep) -> KeyOut:
     return partners.revoke_key(session, actor=principal.actor, clock=runtime.clock,
                                partner_id=partner_id, key_id=key_id)
+
+
+@router.post("/partners/{partner_id}/accounts", response_model=StaffOut,
+             status_code=status.HTTP_201_CREATED)
+def create_partner_account(partner_id: uuid.UUID, body: PartnerAccountCreate,
+                           principal: PrincipalDep, session: SessionDep,
+                           runtime: RuntimeDep) -> StaffOut:
+    """A partner's own sign-in account, usually its first partner admin, who then manages the
+    partner's desk accounts on the partner pages."""
+    account = staff_service.create_account(
+        session, actor=principal.actor, username=body.username, password=body.password,
+        role=Role(body.role), clock=runtime.clock, partner_id=partner_id)
+    return StaffOut(id=account.id, username=account.username, role=Role(account.role),
+                    active=account.active, created_at=account.created_at,
+                    partner_id=account.partner_id)
 
 
 @router.get("/benefits", response_model=list[BenefitOut])

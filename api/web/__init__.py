@@ -11,9 +11,21 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.access import Rule
-from api.web import admin, assets, cards, clerk, queue, signin, status
+from api.web import (
+    admin,
+    admin_partners,
+    assets,
+    cards,
+    clerk,
+    partner,
+    partner_accounts,
+    queue,
+    signin,
+    status,
+)
 
-AREAS = (assets, signin, status, clerk, cards, queue, admin)
+AREAS = (assets, signin, status, clerk, cards, queue, admin, admin_partners,
+         partner, partner_accounts)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}

@@ -17,7 +17,7 @@ from api.web.csrf import StaffForm
 from cityid.db import unit_of_work
 from cityid.errors import AppError
 from staff import service as staff_service
-from staff.models import Role, StaffAccount
+from staff.models import PARTNER_ROLES, Role, StaffAccount
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: admin"])
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -39,7 +39,8 @@ def _show(request: Request, accounts: list[StaffAccount], *, error: str | None =
     form = getattr(request.state, "form", None) or {}
     return pages.render(request, "admin/staff.html", {
         "accounts": sorted(accounts, key=lambda a: (not a.active, a.username)),
-        "roles": [r.value for r in Role], "error": error, "invalid": invalid,
+        "roles": [r.value for r in Role if r not in PARTNER_ROLES], "error": error,
+        "invalid": invalid,
         "values": {"username": forms.text(form, "username") or "",
                    "role": forms.text(form, "role") or ""}},
         status_code=status_code)

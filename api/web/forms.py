@@ -63,6 +63,11 @@ def _validate(model: type[Model], data: dict[str, Any], labels: Mapping[str, str
         raise FormInvalid(fields, labels, extra) from None
 
 
+def validated(model: type[Model], data: dict[str, Any], labels: Mapping[str, str]) -> Model:
+    """A form's values as the domain's input model, or :class:`FormInvalid` naming fields."""
+    return _validate(model, data, labels)
+
+
 # --- a new application ----------------------------------------------------------------------
 
 APPLICATION_LABELS = {

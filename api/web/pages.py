@@ -39,6 +39,19 @@ templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True,
     lstrip_blocks=True))
 
+# Where each role starts (the sign-in page sends it there; the pages' brand link goes back).
+HOME = {"clerk": "/clerk", "supervisor": "/clerk", "admin": "/admin", "auditor": "/admin",
+        "partner_admin": "/partner", "partner_desk": "/partner"}
+
+
+def home_of(principal: Principal | None) -> str:
+    if principal is None or principal.role is None:
+        return "/signin"
+    return HOME.get(principal.role, "/signin")
+
+
+templates.env.globals["home_of"] = home_of
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "

@@ -25,8 +25,6 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("POST", "/signout"): ANY_STAFF,
 }
 
-# Where each role starts; a role with no pages of its own yet lands on the admin home.
-HOME = {"clerk": "/clerk", "supervisor": "/clerk", "admin": "/admin", "auditor": "/admin"}
 
 
 def _show_error(request: Request, exc: AppError) -> Response:
@@ -55,7 +53,8 @@ def sign_in(request: Request, form: PublicForm, session: SessionDep,
         password=password[:1024] if isinstance(password, str) else "",
         client=client_address(request), limiter=runtime.limiter,
         policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock)
-    response = pages.see_other(pages.safe_next(text(form, "next")) or HOME[token.role.value])
+    response = pages.see_other(pages.safe_next(text(form, "next"))
+                               or pages.HOME[token.role.value])
     pages.set_session_cookie(response, token.value, secure=runtime.settings.cookie_secure)
     return response
 

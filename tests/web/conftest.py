@@ -4,6 +4,7 @@ signing in through the sign-in form, and reading the form token out of a page.""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
@@ -12,12 +13,20 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.runtime import Runtime
+from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
 from enrollment import service as enrollment
 from enrollment.schemas import ApplicationCreate, DocumentIn
+from idcard import service as cards
 from privacy.audit import Actor
+from redemption import benefits as catalogue
+from redemption import ledger
+from redemption import repository as partner_repository
+from redemption import service as partner_service
+from redemption.schemas import BenefitCreate, Limit, PartnerCreate, RedemptionIn
 from tests.conftest import STAFF_PASSWORD
 from tests.factories import KNOWN_DOB, application_body, photo_png
+from tests.redemption.helpers import make_cardholder
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 CLERK_ACTOR = Actor("web-test", "clerk")
@@ -81,3 +90,89 @@ def new_application(runtime: Runtime, *, documents: bool = False, photo: bool = 
 def status_form(reference: str, born: date = KNOWN_DOB, **extra: str) -> dict[str, str]:
     return {"reference": reference, "dob_month": str(born.month), "dob_day": str(born.day),
             "dob_year": str(born.year), **extra}
+
+
+# --- partners, their desks and cardholders --------------------------------------------------
+
+ADMIN_ACTOR = Actor("web-test-admin", "admin")
+
+
+def make_partner(runtime: Runtime, partner_type: str = "cultural",
+                 name: str | None = None) -> uuid.UUID:
+    """A partner made through the service, as the admin pages would."""
+    with unit_of_work(runtime.sessions) as session:
+        partner = partner_service.create_partner(
+            session, actor=ADMIN_ACTOR, clock=runtime.clock,
+            data=PartnerCreate(name=name or f"{partner_type.title()} {uuid.uuid4().hex[:6]}",
+                               type=partner_type))
+    return partner.id
+
+
+def make_membership(runtime: Runtime, partner_id: uuid.UUID,
+                    name: str = "Annual membership") -> uuid.UUID:
+    today = runtime.clock.today()
+    with unit_of_work(runtime.sessions) as session:
+        benefit = catalogue.create_benefit(session, actor=ADMIN_ACTOR, clock=runtime.clock,
+                                           data=BenefitCreate(
+                                               partner_id=partner_id, name=name,
+                                               category="membership",
+                                               active_from=today - timedelta(days=30),
+                                               active_until=today + timedelta(days=400)))
+    return benefit.id
+
+
+def revoke_card(runtime: Runtime, card_id: str) -> None:
+    with unit_of_work(runtime.sessions) as session:
+        cards.revoke(session, desk=runtime.cards, actor=CLERK_ACTOR,
+                     card_id=uuid.UUID(card_id), reason="stolen")
+
+
+PartnerSignIn = Callable[[TestClient, str, uuid.UUID], str]
+
+
+@pytest.fixture
+def sign_in_partner(make_staff: Callable[..., str]) -> PartnerSignIn:
+    """Signs a new account of a partner role, of the given partner, in through the form;
+    returns the desk page's form token."""
+
+    def do(client: TestClient, role: str, partner_id: uuid.UUID) -> str:
+        username = make_staff(role, partner_id=partner_id)
+        page = client.get("/signin")
+        response = client.post("/signin", data={
+            "csrf_token": csrf_token(page.text), "username": username,
+            "password": STAFF_PASSWORD})
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == "/partner"
+        home = client.get("/partner")
+        assert home.status_code == 200, home.text
+        return csrf_token(home.text)
+
+    return do
+
+
+def fill_report(runtime: Runtime, clock: Clock) -> None:
+    """Two months of redemptions at one partner: 12 and 3 in the first, 11 in the second."""
+    assert isinstance(clock, FixedClock)
+    holder = make_cardholder(runtime)
+    partner_id = make_partner(runtime, name="Chart Museum")
+    today = runtime.clock.today()
+    with unit_of_work(runtime.sessions) as session:
+        partner = partner_repository.get_partner(session, partner_id)
+        assert partner is not None
+        access = partner_service.access_of(partner)
+        day_pass, tour = (catalogue.create_benefit(
+            session, actor=ADMIN_ACTOR, clock=runtime.clock,
+            data=BenefitCreate(partner_id=partner_id, name=name, category="service",
+                               limit=Limit(count=100, period="calendar_month"),
+                               active_from=today - timedelta(days=10),
+                               active_until=today + timedelta(days=400))).id
+            for name in ("Day pass", "Guided tour"))
+    for month, plan in ((0, ((day_pass, 12), (tour, 3))), (1, ((day_pass, 11),))):
+        if month:
+            clock.advance(timedelta(days=31))
+        for benefit_id, count in plan:
+            for _ in range(count):
+                with unit_of_work(runtime.sessions) as session:
+                    ledger.redeem(session, desk=runtime.ledger, partner=access,
+                                  idempotency_key=uuid.uuid4().hex,
+                                  request=RedemptionIn(benefit_id=benefit_id, qr=holder["qr"]))

@@ -1,0 +1,153 @@
+// The partner desk's small enhancements. Every form works without this file; with it:
+// - the camera reads the card's QR: with the browser's BarcodeDetector where it exists,
+//   otherwise by posting frames to the server, which decodes them with zxing-cpp;
+// - a redeem button is disabled once pressed (the form's Idempotency-Key makes a second
+//   post harmless anyway).
+"use strict";
+
+(function () {
+  const FRAME_EVERY_MS = 700;
+
+  function csrfToken() {
+    const field = document.querySelector('#scan-form input[name="csrf_token"]');
+    return field ? field.value : "";
+  }
+
+  function purpose() {
+    const field = document.querySelector("#purpose");
+    return field ? field.value.trim() : "";
+  }
+
+  function initCamera() {
+    const box = document.querySelector("[data-camera]");
+    if (!box || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    const start = box.querySelector("[data-camera-start]");
+    const stop = box.querySelector("[data-camera-stop]");
+    const video = box.querySelector("video");
+    const status = box.querySelector("[data-camera-status]");
+    const scanForm = document.querySelector("#scan-form");
+    let stream = null;
+    let timer = null;
+    let busy = false;
+    box.hidden = false;
+
+    function finish() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (stream) stream.getTracks().forEach((track) => track.stop());
+      stream = null;
+      video.hidden = true;
+      stop.hidden = true;
+      start.hidden = false;
+    }
+
+    async function detectInBrowser(detector) {
+      if (!stream) return;
+      try {
+        const codes = await detector.detect(video);
+        const qr = codes.find((code) => code.rawValue);
+        if (qr) {
+          finish();
+          scanForm.querySelector("#qr").value = qr.rawValue;
+          scanForm.requestSubmit();
+          return;
+        }
+      } catch (error) {
+        // a frame that is not ready yet; try the next one
+      }
+      timer = setTimeout(() => detectInBrowser(detector), 150);
+    }
+
+    function frame() {
+      const canvas = document.createElement("canvas");
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      canvas.getContext("2d").drawImage(video, 0, 0);
+      return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+    }
+
+    async function detectOnServer() {
+      if (!stream || busy) return;
+      busy = true;
+      try {
+        if (video.videoWidth > 0) {
+          const image = await frame();
+          const response = await fetch("/partner/scan-image", {
+            method: "POST", body: image, credentials: "same-origin",
+            headers: {"content-type": "image/jpeg", "x-csrf-token": csrfToken(),
+                      "x-purpose": purpose()},
+          });
+          if (response.status !== 204) {
+            finish();
+            const page = await response.text();
+            document.open();
+            document.write(page);
+            document.close();
+            return;
+          }
+        }
+      } catch (error) {
+        status.textContent = "The camera frame could not be sent; still trying.";
+      } finally {
+        busy = false;
+      }
+      timer = setTimeout(detectOnServer, FRAME_EVERY_MS);
+    }
+
+    start.addEventListener("click", async () => {
+      const purposeField = document.querySelector("#purpose");
+      if (purposeField && !purposeField.reportValidity()) return;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia(
+          {video: {facingMode: "environment"}, audio: false});
+      } catch (error) {
+        status.textContent = "The camera could not be started. Use the scanner or paste the code.";
+        return;
+      }
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play();
+      start.hidden = true;
+      stop.hidden = false;
+      status.textContent = "Hold the card's QR code in front of the camera.";
+      let detector = null;
+      if ("BarcodeDetector" in window) {
+        try {
+          const formats = await window.BarcodeDetector.getSupportedFormats();
+          if (formats.includes("qr_code")) detector = new window.BarcodeDetector({formats: ["qr_code"]});
+        } catch (error) {
+          detector = null;
+        }
+      }
+      if (detector) detectInBrowser(detector); else detectOnServer();
+    });
+    stop.addEventListener("click", () => {
+      finish();
+      status.textContent = "Camera stopped.";
+    });
+  }
+
+  function initOnce() {
+    document.querySelectorAll("form[data-once]").forEach((form) => {
+      form.addEventListener("submit", () => {
+        const button = form.querySelector("button[type=submit]");
+        // After the submit has started: a disabled button would not be sent.
+        setTimeout(() => { if (button) button.disabled = true; }, 0);
+      });
+    });
+    document.querySelectorAll("form.photo-scan").forEach((form) => {
+      form.addEventListener("submit", () => {
+        const copy = form.querySelector("[data-purpose-copy]");
+        if (copy) copy.value = purpose();
+      });
+    });
+  }
+
+  function init() {
+    initCamera();
+    initOnce();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
