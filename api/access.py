@@ -94,6 +94,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/holds/{hold_id}/release"): only(SUPERVISOR, ADMIN),
     ("GET", "/v1/applications/{reference}/records"): only(SUPERVISOR, ADMIN),
     ("GET", "/v1/applications/{reference}/records.pdf"): only(SUPERVISOR, ADMIN),
+    # program impact reports
+    ("GET", "/v1/reports/impact"): only(ADMIN, AUDITOR),
+    ("GET", "/v1/reports/impact.csv"): only(ADMIN, AUDITOR),
+    ("GET", "/v1/reports/impact/{table}.svg"): only(ADMIN, AUDITOR),
 }
 
 

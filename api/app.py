@@ -19,6 +19,7 @@ from api.routers import (
     auth,
     cards,
     duplicates,
+    impact,
     ops,
     oversight,
     partner,
@@ -34,7 +35,7 @@ from cityid.settings import Settings, get_settings
 UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (ops.router, auth.router, staff.router, audit.router, applications.router,
            duplicates.router, status.router, cards.router, wellknown.router, partners.router,
-           partner.router, oversight.router, web_router)
+           partner.router, oversight.router, impact.router, web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     redis_url: str = ""
     rulebook_path: Path | None = None
     retention_path: Path | None = None
+    # ZIP code to district mapping for impact reports (read by oversight/impact.py).
+    districts_path: Path | None = None
     issuer_name: str = "City ID"
     status_list_ttl_hours: int = Field(default=24, ge=1, le=24 * 14)
     # Bits in the status list: keep it at least twice the number of cards ever issued, so a
