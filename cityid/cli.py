@@ -274,6 +274,42 @@ def cards_print(status: str, out: Path) -> None:
     click.echo(f"printed {count} cards to {out}")
 
 
+@main.command(help="Make N synthetic cardholders (an approved application and an active card "
+              "each) for demos and benchmarks.")
+@click.option("--cardholders", "count", required=True, type=click.IntRange(1, 8_000_000))
+@click.option("--batch", default=2000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Cardholders per transaction.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Processes making the rows (default: the CPU count).")
+def seed(count: int, batch: int, workers: int | None) -> None:
+    from cityid.errors import AppError
+    from idcard import seed as seeding
+    from privacy.audit import Actor
+
+    settings = get_settings()
+    prepare(settings)
+    runtime = _runtime(settings)
+    desk, made = runtime.cards, 0
+    try:
+        seed_plan = seeding.plan(runtime.sessions, desk=desk, count=count)
+        with click.progressbar(length=count, label="seeding cardholders",
+                               file=sys.stderr) as bar:
+            def progress(n: int) -> None:
+                nonlocal made
+                made += n
+                bar.update(n)
+
+            seeding.seed(runtime.sessions, seed_plan, desk=desk, actor=Actor("cli", "admin"),
+                         batch=batch, workers=workers or os.cpu_count() or 1,
+                         on_progress=progress)
+    except AppError as exc:
+        _fail(exc.detail)
+    except KeyboardInterrupt:
+        _fail(f"interrupted; {made} synthetic cardholders were written and are kept")
+    click.echo(f"seeded {made} synthetic cardholders; "
+               f"{seed_plan.cards_before + made} cards in all")
+
+
 # --- offline verification -------------------------------------------------------------------
 
 
