@@ -21,7 +21,8 @@ from redemption.service import PartnerAccess
 from staff import service as staff_service
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: no I/O here, and a sync dependency would cost a threadpool hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -115,7 +116,7 @@ def _partner_principal(request: Request, session: Session, runtime: Runtime, tok
 PrincipalDep = Annotated[Principal, Depends(authorize)]
 
 
-def current_partner(principal: PrincipalDep) -> PartnerAccess:
+async def current_partner(principal: PrincipalDep) -> PartnerAccess:
     if principal.partner is None:
         raise Forbidden("Only a partner's API key can call this.")
     return principal.partner

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock, system_clock
@@ -50,27 +51,54 @@ def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str,
     return hashlib.sha256(prev_hash.encode() + b"\n" + body.encode()).hexdigest()
 
 
+PENDING = "cityid.audit_pending"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    at: datetime
+    actor: Actor
+    action: str
+    subject: str | None
+    purpose: str | None
+    detail: dict[str, DetailValue]
+
+
 def record(session: Session, *, actor: Actor, action: str, subject: str | None = None,
            purpose: str | None = None, detail: Mapping[str, DetailValue] | None = None,
-           clock: Clock = system_clock) -> AuditEntry:
-    detail = dict(detail or {})
+           clock: Clock = system_clock) -> None:
+    """Record an action in the transaction that performs it. The entry is checked now and
+    linked into the chain when the transaction commits (see ``_chain_on_commit``): the chain's
+    head is locked only for that last moment, not for the whole request."""
+    details = dict(detail or {})
     for name, value in (("actor", actor.id), ("role", actor.role), ("action", action),
                         ("subject", subject), ("purpose", purpose)):
         _check_code(name, value)
-    for key, detail_value in detail.items():
+    for key, detail_value in details.items():
         _check_code("detail key", key)
         if isinstance(detail_value, str):
             _check_code(f"detail {key}", detail_value)
+    pending: list[_Pending] = session.info.setdefault(PENDING, [])
+    pending.append(_Pending(clock.now(), actor, action, subject, purpose, details))
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_on_commit(session: Session) -> None:
+    """Append the transaction's entries to the chain, in the commit that makes its other
+    writes durable: both land, or neither does."""
+    pending: list[_Pending] = session.info.pop(PENDING, [])
+    if not pending:
+        return
     head = repository.lock_audit_head(session)
-    seq = head.seq + 1
-    at = clock.now()
-    digest = entry_hash(head.hash, seq=seq, at=at, actor=actor.id, role=actor.role, action=action,
-                        subject=subject, purpose=purpose, detail=detail)
-    entry = AuditEntry(seq=seq, at=at, actor=actor.id, role=actor.role, action=action,
-                       subject=subject, purpose=purpose, detail=detail, prev_hash=head.hash,
-                       hash=digest)
-    repository.add_audit_entry(session, entry, head)
-    return entry
+    for item in pending:
+        seq = head.seq + 1
+        digest = entry_hash(head.hash, seq=seq, at=item.at, actor=item.actor.id,
+                            role=item.actor.role, action=item.action, subject=item.subject,
+                            purpose=item.purpose, detail=item.detail)
+        repository.add_audit_entry(session, AuditEntry(
+            seq=seq, at=item.at, actor=item.actor.id, role=item.actor.role, action=item.action,
+            subject=item.subject, purpose=item.purpose, detail=item.detail,
+            prev_hash=head.hash, hash=digest), head)
 
 
 @dataclass(frozen=True)
