@@ -254,10 +254,20 @@ def _inspect(report: DrillReport, stat: ColumnReport, value: Any,
         if len(value) >= MIN_SEALED and value[0] == SEALED:
             stat.sealed += 1
             return
-        stat.kinds["binary"] += 1
         if value.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
             report.findings.append(Finding("photo", stat.table, stat.column, "image bytes"))
-        raw, text = value, value.decode("utf-8", errors="replace")
+        for canary, encoded in canaries:
+            if encoded in value:
+                report.findings.append(Finding("canary", stat.table, stat.column, canary))
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            # Random bytes (wrapped keys, ciphertext of another format): words found in them
+            # would be noise, not names. Plaintext stored as bytes is still searched below.
+            stat.kinds["binary (high entropy)"] += 1
+            return
+        stat.kinds["binary"] += 1
+        raw = value
     else:
         text = str(value)
         raw = text.encode()
