@@ -9,7 +9,7 @@ import itertools
 import random
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -22,16 +22,13 @@ from sqlalchemy import select
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
-from enrollment import service as enrollment
-from enrollment.schemas import Address, ApplicationCreate, DecisionIn, Designations, DocumentIn
-from idcard import repository as card_repository
-from idcard import service as cards
+from enrollment.schemas import Address
 from oversight import impact
 from oversight.impact import DistrictMapInvalid, load_districts, suppress_row, window_before
 from privacy.audit import Actor
 from privacy.models import AuditEntry
-from tests.factories import photo_png
 from tests.redemption.helpers import Headers, make_benefit, make_partner
+from tests.redemption.helpers import make_cardholder as make_shared_cardholder
 
 SEPTEMBER = datetime(2026, 9, 10, 15, 0, tzinfo=UTC)
 OCTOBER = datetime(2026, 10, 12, 15, 0, tzinfo=UTC)
@@ -188,38 +185,7 @@ def admin(auth_header: Callable[[str], Headers]) -> Headers:
 
 def make_cardholder(runtime: Runtime, *, born: date, address: Address | None,
                     veteran: bool = False) -> dict[str, Any]:
-    """As tests/redemption/helpers.py does, with an address and designations."""
-    desk = runtime.cards
-    today = runtime.clock.today()
-    with unit_of_work(runtime.sessions) as session:
-        view = enrollment.create_application(session, desk=desk.enrollment, actor=CLERK,
-                                             data=ApplicationCreate(
-                                                 first_name="Ines", last_name="Quill",
-                                                 date_of_birth=born, address=address,
-                                                 designations=Designations(veteran=veteran)))
-        ref = view.reference
-        enrollment.add_document(session, desk=desk.enrollment, actor=CLERK, reference=ref,
-                                document=DocumentIn(kind="passport",
-                                                    expires_on=today + timedelta(days=900)))
-        enrollment.add_document(session, desk=desk.enrollment, actor=CLERK, reference=ref,
-                                document=DocumentIn(kind="utility_bill",
-                                                    issued_on=today - timedelta(days=5)))
-        enrollment.set_photo(session, desk=desk.enrollment, actor=CLERK, reference=ref,
-                             image=photo_png())
-        for step in ("submit", "review"):
-            enrollment.advance(session, desk=desk.enrollment, actor=CLERK, reference=ref,
-                               step=step)
-        for flag in enrollment.list_duplicates(session, desk=desk.enrollment, actor=SUPERVISOR):
-            enrollment.resolve_duplicate(session, desk=desk.enrollment, actor=SUPERVISOR,
-                                         flag_id=flag.id, resolution="not_duplicate")
-        cards.decide_application(session, desk=desk, actor=CLERK, reference=ref,
-                                 decision=DecisionIn(outcome="approve",
-                                                     reason="rulebook_satisfied"))
-        card = cards.cards_for_application(session, desk=desk, actor=CLERK, reference=ref)[0]
-        stored = card_repository.get(session, card.id)
-        assert stored is not None
-        return {"resident_id": stored.resident_id, "qr": cards.credential_of(session, desk,
-                                                                               stored)}
+    return make_shared_cardholder(runtime, "Ines", born, address=address, veteran=veteran)
 
 
 @pytest.fixture

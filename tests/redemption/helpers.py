@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from api.runtime import Runtime
 from cityid.db import unit_of_work
 from enrollment import service as enrollment
-from enrollment.schemas import ApplicationCreate, DecisionIn, DocumentIn
+from enrollment.schemas import Address, ApplicationCreate, DecisionIn, Designations, DocumentIn
 from idcard import repository as card_repository
 from idcard import service as cards
 from privacy.audit import Actor
@@ -46,16 +46,18 @@ def make_benefit(client: TestClient, admin: Headers, partner_id: str, today: dat
 
 
 def make_cardholder(runtime: Runtime, first_name: str = "Zephyrine",
-                    date_of_birth: date = date(1987, 3, 14)) -> dict[str, Any]:
+                    date_of_birth: date = date(1987, 3, 14), *, address: Address | None = None,
+                    veteran: bool = False) -> dict[str, Any]:
     """A resident with an active card, through the services (faster than the HTTP workflow).
-    Returns the card's number, QR text, id and the holder's date of birth."""
+    Returns the card's number, QR text, id, the holder's date of birth and resident id."""
     desk = runtime.cards
     today = runtime.clock.today()
     with unit_of_work(runtime.sessions) as session:
         view = enrollment.create_application(session, desk=desk.enrollment, actor=CLERK,
                                              data=ApplicationCreate(
                                                  first_name=first_name, last_name="Quill",
-                                                 date_of_birth=date_of_birth))
+                                                 date_of_birth=date_of_birth, address=address,
+                                                 designations=Designations(veteran=veteran)))
         ref = view.reference
         enrollment.add_document(session, desk=desk.enrollment, actor=CLERK, reference=ref,
                                 document=DocumentIn(kind="passport",
@@ -82,4 +84,5 @@ def make_cardholder(runtime: Runtime, first_name: str = "Zephyrine",
         assert stored is not None
         qr = cards.credential_of(session, desk, stored)
     return {"id": str(card.id), "card_number": card.card_number, "qr": qr,
-            "date_of_birth": date_of_birth.isoformat(), "issue_number": card.issue_number}
+            "date_of_birth": date_of_birth.isoformat(), "issue_number": card.issue_number,
+            "resident_id": stored.resident_id}
