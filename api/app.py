@@ -59,7 +59,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        yield
+        runtime.audit_chainer.start()
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(runtime.audit_chainer.stop)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -1,4 +1,5 @@
-"""What a running service holds: settings, the database, the vault, the rate limiter, the clock."""
+"""What a running service holds: settings, the database, the vault, the rate limiter, the clock,
+the audit chainer."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from cityid.settings import Settings
 from enrollment.rulebook import Rulebook, load_rulebook
 from enrollment.service import EnrollmentDesk, StatusCheckPolicy
 from idcard.service import CardDesk
+from privacy.audit import Chainer
 from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
 from privacy.vault import Vault
 from redemption.ledger import LedgerDesk
@@ -37,6 +39,7 @@ class Runtime:
     limiter: RateLimiter
     clock: Clock
     rulebook: Rulebook
+    audit_chainer: Chainer
 
     @property
     def enrollment(self) -> EnrollmentDesk:
@@ -95,12 +98,14 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock,
     configure_password_hashing(memory_kib=settings.argon2_memory_kib,
                                time_cost=settings.argon2_time_cost)
     engine = engine or make_engine(settings.effective_database_url, hide_parameters=True)
+    sessions = session_factory(engine)
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
         vault=Vault(key_provider_for(settings), clock),
         limiter=RateLimiter(settings.rate_limit_storage_uri),
         clock=clock,
         rulebook=load_rulebook(settings.rulebook_path),
+        audit_chainer=Chainer(sessions, interval=settings.audit_chain_interval_seconds),
     )

@@ -19,9 +19,15 @@ if TYPE_CHECKING:
 
 
 def _runtime(settings: Settings | None = None) -> Runtime:
+    """The command's runtime. When the command ends, whatever it audited is linked into the
+    chain, so nothing a command did is left waiting for a server's chainer."""
     from api.runtime import build_runtime
 
-    return build_runtime(settings or get_settings())
+    runtime = build_runtime(settings or get_settings())
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(runtime.audit_chainer.stop)
+    return runtime
 
 
 def _fail(message: str) -> None:
@@ -437,20 +443,33 @@ def audit() -> None:
     pass
 
 
-@audit.command("verify", help="Check the hash chain; name the first broken entry.")
+@audit.command("verify", help="Link waiting entries into the chain, then check the whole chain; "
+               "name the first broken entry.")
 def audit_verify() -> None:
     from cityid.db import unit_of_work
     from privacy import audit as audit_chain
 
     runtime = _runtime()
+    linked = runtime.audit_chainer.drain()
+    if linked:
+        click.echo(f"linked {linked} waiting entries into the chain")
     with unit_of_work(runtime.sessions) as session:
         report = audit_chain.verify_chain(session)
     if report.ok:
-        click.echo(f"audit chain ok: {report.entries} entries")
+        waiting = (f"; {report.waiting} recorded since, waiting to be chained"
+                   if report.waiting else "")
+        click.echo(f"audit chain ok: {report.entries} entries{waiting}")
         return
     click.echo(f"audit chain BROKEN at entry {report.seq}: {report.problem} "
                f"({report.entries} entries verified before it)")
     sys.exit(2)
+
+
+@audit.command("chain", help="Link every waiting entry into the chain now (the API's processes "
+               "do this every CITYID_AUDIT_CHAIN_INTERVAL_SECONDS).")
+def audit_chain_now() -> None:
+    runtime = _runtime()
+    click.echo(f"linked {runtime.audit_chainer.drain()} waiting entries into the chain")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     keyring_path: Path | None = None
     keyring: str = Field(default="", repr=False)
 
+    # How often each API process links waiting audit entries into the hash chain. An entry is
+    # durable from its request's commit; until chained, an edit or deletion would go unnoticed.
+    audit_chain_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+
     issuer: str = "https://id.city.example"
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)
     web_idle_minutes: int = Field(default=30, ge=1, le=8 * 60)

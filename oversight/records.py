@@ -18,7 +18,6 @@ from idcard import service as cards
 from idcard.service import CardDesk
 from oversight import repository
 from privacy import audit
-from privacy import repository as privacy_repository
 from privacy.audit import Actor
 from redemption import repository as redemption_repository
 from redemption.history import EVENTS
@@ -67,9 +66,8 @@ def records_for(session: Session, *, desk: CardDesk, actor: Actor,
             "status_reason": card.status_reason, "valid_from": card.valid_from.isoformat(),
             "expires_on": card.expires_on.isoformat(), "issued_at": card.issued_at.isoformat(),
             "fulfilment": card.fulfilment})
-    entries = sorted((e for s in subjects
-                      for e in privacy_repository.audit_entries_for_subject(session, s)),
-                     key=lambda e: e.seq)
+    entries = sorted((e for s in subjects for e in audit.entries_about(session, s)),
+                     key=lambda e: (e.seq is None, e.seq or 0, e.at))
     partner_entries = [(uuid.UUID(e.actor.removeprefix("partner:")), e) for e in entries
                        if e.actor.startswith("partner:") and e.action in EVENTS]
     redemptions = redemption_repository.redemptions_of_resident(session, resident_id)

@@ -2,24 +2,32 @@
 
 An entry records who did what to which pseudonymous subject, and why: never a personal value.
 Each entry's hash covers its content and the previous hash, so an edit, a deletion or a reordering
-breaks the chain at that entry. Entries are written in the transaction of the action they record.
+breaks the chain at that entry. Entries are written in the transaction of the action they record,
+into a table that takes no lock (``audit_pending``); a chainer links them into the chain in order
+a fraction of a second later. Chaining in the request itself made every audited request queue on
+the chain's head row until its commit, which capped partner verification at ~120 per second.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityid.clock import Clock, system_clock
+from cityid.db import unit_of_work
 from privacy import repository
-from privacy.models import AuditEntry
+from privacy.models import AuditEntry, PendingAuditEntry
+
+log = logging.getLogger("cityid.audit")
 
 # Audit fields hold codes, ids and counts, never free text: this pattern keeps names, addresses
 # and dates out even by accident.
@@ -51,25 +59,12 @@ def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str,
     return hashlib.sha256(prev_hash.encode() + b"\n" + body.encode()).hexdigest()
 
 
-PENDING = "cityid.audit_pending"
-
-
-@dataclass(frozen=True)
-class _Pending:
-    at: datetime
-    actor: Actor
-    action: str
-    subject: str | None
-    purpose: str | None
-    detail: dict[str, DetailValue]
-
-
 def record(session: Session, *, actor: Actor, action: str, subject: str | None = None,
            purpose: str | None = None, detail: Mapping[str, DetailValue] | None = None,
            clock: Clock = system_clock) -> None:
-    """Record an action in the transaction that performs it. The entry is checked now and
-    linked into the chain when the transaction commits (see ``_chain_on_commit``): the chain's
-    head is locked only for that last moment, not for the whole request."""
+    """Record an action in the transaction that performs it: the entry commits with the action,
+    or neither does. It waits in ``audit_pending``, which takes no lock, until the chainer links
+    it into the chain (``chain_pending``)."""
     details = dict(detail or {})
     for name, value in (("actor", actor.id), ("role", actor.role), ("action", action),
                         ("subject", subject), ("purpose", purpose)):
@@ -78,27 +73,110 @@ def record(session: Session, *, actor: Actor, action: str, subject: str | None =
         _check_code("detail key", key)
         if isinstance(detail_value, str):
             _check_code(f"detail {key}", detail_value)
-    pending: list[_Pending] = session.info.setdefault(PENDING, [])
-    pending.append(_Pending(clock.now(), actor, action, subject, purpose, details))
+    repository.add_pending_audit_entry(session, PendingAuditEntry(
+        at=clock.now(), actor=actor.id, role=actor.role, action=action, subject=subject,
+        purpose=purpose, detail=details))
 
 
-@event.listens_for(Session, "before_commit")
-def _chain_on_commit(session: Session) -> None:
-    """Append the transaction's entries to the chain, in the commit that makes its other
-    writes durable: both land, or neither does."""
-    pending: list[_Pending] = session.info.pop(PENDING, [])
-    if not pending:
-        return
-    head = repository.lock_audit_head(session)
-    for item in pending:
-        seq = head.seq + 1
-        digest = entry_hash(head.hash, seq=seq, at=item.at, actor=item.actor.id,
-                            role=item.actor.role, action=item.action, subject=item.subject,
-                            purpose=item.purpose, detail=item.detail)
-        repository.add_audit_entry(session, AuditEntry(
-            seq=seq, at=item.at, actor=item.actor.id, role=item.actor.role, action=item.action,
-            subject=item.subject, purpose=item.purpose, detail=item.detail,
-            prev_hash=head.hash, hash=digest), head)
+def chain_pending(session: Session, *, limit: int = 1000, wait: bool = False) -> int:
+    """Link up to ``limit`` waiting entries into the chain, oldest id first, and return how
+    many. One chainer at a time holds the head; with ``wait=False`` a second one returns 0 at
+    once instead of queueing behind it."""
+    if not repository.pending_audit_entries(session, 1):
+        return 0  # nothing waiting: don't take the head's write lock for nothing
+    head = repository.lock_audit_head(session, wait=wait)
+    if head is None:
+        return 0
+    waiting = repository.pending_audit_entries(session, limit)
+    prev_hash, seq, linked = head.hash, head.seq, []
+    for item in waiting:
+        seq += 1
+        digest = entry_hash(prev_hash, seq=seq, at=item.at, actor=item.actor, role=item.role,
+                            action=item.action, subject=item.subject, purpose=item.purpose,
+                            detail=item.detail)
+        linked.append(AuditEntry(seq=seq, at=item.at, actor=item.actor, role=item.role,
+                                 action=item.action, subject=item.subject, purpose=item.purpose,
+                                 detail=item.detail, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    repository.move_into_chain(session, linked, [item.id for item in waiting], head)
+    return len(linked)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry as readers see it; ``seq`` is None while it waits to be chained."""
+    seq: int | None
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    subject: str | None
+    purpose: str | None
+    detail: dict[str, DetailValue]
+
+
+def entries_about(session: Session, subject: str) -> list[Entry]:
+    """Every entry about a pseudonymous subject, chained ones in chain order, then waiting ones.
+    One statement, so an entry the chainer moves meanwhile is seen exactly once."""
+    return [Entry(*row) for row in repository.audit_rows_for_subject(session, subject)]
+
+
+class Chainer:
+    """Links waiting entries into the chain, from a thread of its own, every ``interval``
+    seconds and at once while a backlog remains. Every API process runs one; they take turns on
+    the head without waiting for each other. Until an entry is chained (a fraction of a second)
+    it is durable but not yet covered by the hash chain."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, interval: float,
+                 batch: int = 1000) -> None:
+        self._sessions = sessions
+        self._interval = interval
+        self._batch = batch
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def chain_once(self, *, wait: bool = False) -> int:
+        with unit_of_work(self._sessions) as session:
+            return chain_pending(session, limit=self._batch, wait=wait)
+
+    def drain(self) -> int:
+        """Chain everything waiting now, waiting for the head if another chainer has it."""
+        total = 0
+        while (linked := self.chain_once(wait=True)) > 0:
+            total += linked
+        return total
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="audit-chainer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread, then chain what is left, so a clean shutdown leaves nothing
+        waiting."""
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        try:
+            self.drain()
+        except SQLAlchemyError as exc:
+            log.warning("audit.chain_failed", extra={"error": type(exc).__name__})
+
+    def _run(self) -> None:
+        pause = self._interval
+        while not self._stop.is_set():
+            try:
+                linked = self.chain_once()
+            except SQLAlchemyError as exc:  # the database is away: try again, less often
+                log.warning("audit.chain_failed", extra={"error": type(exc).__name__})
+                pause = min(pause * 2, 30.0)
+                self._stop.wait(pause)
+                continue
+            pause = self._interval
+            if linked < self._batch:
+                self._stop.wait(pause)
 
 
 @dataclass(frozen=True)
@@ -107,6 +185,8 @@ class ChainReport:
     entries: int
     problem: str | None = None
     seq: int | None = None
+    waiting: int = 0  # durable entries the chainer has not linked yet
+    oldest_waiting: datetime | None = None
 
 
 def verify_entries(entries: Iterable[AuditEntry], head_seq: int | None,
@@ -144,5 +224,7 @@ def verify_entries(entries: Iterable[AuditEntry], head_seq: int | None,
 
 def verify_chain(session: Session) -> ChainReport:
     head = repository.get_audit_head(session)
-    return verify_entries(repository.iter_audit_entries(session),
-                          head.seq if head else None, head.hash if head else None)
+    report = verify_entries(repository.iter_audit_entries(session),
+                            head.seq if head else None, head.hash if head else None)
+    waiting, oldest = repository.pending_audit_summary(session)
+    return replace(report, waiting=waiting, oldest_waiting=oldest)

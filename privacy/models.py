@@ -39,9 +39,28 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class PendingAuditEntry(Base):
+    """An entry written in the transaction of the action it records, waiting to be linked into
+    the chain. Appending here takes no lock, so audited requests don't queue behind each other;
+    the chainer (``privacy.audit.Chainer``) moves entries into ``audit_log`` in id order, a
+    fraction of a second later. Rows are never updated; the chainer deletes the ones it moved."""
+
+    __tablename__ = "audit_pending"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class AuditHead(Base):
-    """The single row naming the chain's last entry. Appenders lock it, which serialises them,
-    and it lets a verifier notice entries cut from the end of the chain."""
+    """The single row naming the chain's last entry. The chainer locks it, which keeps one
+    chainer at a time, and it lets a verifier notice entries cut from the end of the chain."""
 
     __tablename__ = "audit_head"
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, null, select, union_all, update
+from sqlalchemy import insert as insert_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from privacy.models import AuditEntry, AuditHead, DataKey, LegalHold
+from privacy.models import AuditEntry, AuditHead, DataKey, LegalHold, PendingAuditEntry
 
 GENESIS_HASH = "0" * 64
 
@@ -50,8 +53,19 @@ def rewrap_data_key(session: Session, owner_id: uuid.UUID, *, from_version: int,
     return bool(getattr(result, "rowcount", 0))
 
 
-def lock_audit_head(session: Session) -> AuditHead:
-    """Take the chain's head row for update: concurrent appenders queue here."""
+def add_pending_audit_entry(session: Session, entry: PendingAuditEntry) -> None:
+    session.add(entry)
+
+
+def lock_audit_head(session: Session, *, wait: bool = True) -> AuditHead | None:
+    """Take the chain's head row for update. With ``wait=False``, None while another
+    transaction holds it (on SQLite the transaction already holds the write lock)."""
+    locked = session.scalars(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update(skip_locked=not wait)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if locked is not None or (not wait and session.get(AuditHead, 1) is not None):
+        return locked
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH)
                     .on_conflict_do_nothing(index_elements=["id"]))
@@ -65,11 +79,29 @@ def get_audit_head(session: Session) -> AuditHead | None:
     return session.get(AuditHead, 1)
 
 
-def add_audit_entry(session: Session, entry: AuditEntry, head: AuditHead) -> None:
-    session.add(entry)
-    head.seq = entry.seq
-    head.hash = entry.hash
+def pending_audit_entries(session: Session, limit: int) -> Sequence[PendingAuditEntry]:
+    return session.scalars(select(PendingAuditEntry).order_by(PendingAuditEntry.id)
+                           .limit(limit)).all()
+
+
+def move_into_chain(session: Session, entries: Sequence[AuditEntry], pending_ids: Sequence[int],
+                    head: AuditHead) -> None:
+    """Append linked entries, delete the waiting rows they came from and move the head, in one
+    transaction."""
+    if not entries:
+        return
+    columns = ("seq", "at", "actor", "role", "action", "subject", "purpose", "detail",
+               "prev_hash", "hash")
+    session.execute(insert_(AuditEntry), [{c: getattr(e, c) for c in columns} for e in entries])
+    session.execute(delete(PendingAuditEntry).where(PendingAuditEntry.id.in_(pending_ids)))
+    head.seq, head.hash = entries[-1].seq, entries[-1].hash
     session.flush()
+
+
+def pending_audit_summary(session: Session) -> tuple[int, datetime | None]:
+    count, oldest = session.execute(
+        select(func.count(), func.min(PendingAuditEntry.at))).one()
+    return int(count), oldest
 
 
 def iter_audit_entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
@@ -84,10 +116,21 @@ def iter_audit_entries(session: Session, batch: int = 5000) -> Iterator[AuditEnt
         last = rows[-1].seq
 
 
-def audit_entries_for_subject(session: Session, subject: str) -> Sequence[AuditEntry]:
-    return session.scalars(
-        select(AuditEntry).where(AuditEntry.subject == subject).order_by(AuditEntry.seq)
-    ).all()
+def audit_rows_for_subject(session: Session, subject: str) -> list[tuple[Any, ...]]:
+    """(seq, at, actor, role, action, subject, purpose, detail) of chained entries in chain
+    order, then of waiting ones (seq None) in id order, read in one statement."""
+    def fields(model: type[AuditEntry] | type[PendingAuditEntry]) -> list[Any]:
+        return [model.at, model.actor, model.role, model.action, model.subject, model.purpose,
+                model.detail]
+
+    chained = select(AuditEntry.seq.label("seq"), *fields(AuditEntry), literal(0).label("part"),
+                     AuditEntry.seq.label("pos")).where(AuditEntry.subject == subject)
+    waiting = select(null().label("seq"), *fields(PendingAuditEntry), literal(1).label("part"),
+                     PendingAuditEntry.id.label("pos")).where(PendingAuditEntry.subject == subject)
+    both = union_all(chained, waiting).subquery()
+    rows = session.execute(select(*[c for c in both.c if c.name not in ("part", "pos")])
+                           .order_by(both.c.part, both.c.pos)).all()
+    return [tuple(row) for row in rows]
 
 
 def active_holds(session: Session, subject_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:

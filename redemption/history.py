@@ -14,7 +14,7 @@ from enrollment import service as enrollment
 from idcard import repository as card_repository
 from idcard import service as cards
 from idcard.service import CardDesk
-from privacy import repository as audit_repository
+from privacy import audit
 from redemption import repository
 from redemption.errors import HolderNotRecognised, PartnerThrottled
 from redemption.schemas import HolderEvent
@@ -37,7 +37,7 @@ def holder_history(session: Session, *, desk: CardDesk, limiter: RateLimiter, li
     if not hmac.compare_digest(holder.date_of_birth.isoformat(), date_of_birth.isoformat()):
         raise HolderNotRecognised()
     subject = desk.vault.pseudonym("resident", card.resident_id)
-    entries = [e for e in audit_repository.audit_entries_for_subject(session, subject)
+    entries = [e for e in audit.entries_about(session, subject)
                if e.action in EVENTS and e.actor.startswith("partner:")]
     partners = repository.partners_by_id(
         session, {uuid.UUID(e.actor.removeprefix("partner:")) for e in entries})

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
+from cityid.db import unit_of_work
 from enrollment.schemas import Address, ResidentData
+from privacy import repository as audit_repository
+from privacy.models import AuditEntry
+
+if TYPE_CHECKING:
+    from api.runtime import Runtime
 
 KNOWN_FIRST = "Zephyrine"
 KNOWN_LAST = "Quillfeather-Abernathy"
@@ -52,3 +59,13 @@ def application_body(**overrides: object) -> dict[str, object]:
     }
     body.update(overrides)
     return body
+
+
+def audit_trail(runtime: Runtime) -> list[AuditEntry]:
+    """Every audit entry so far, in chain order: waiting entries are linked first, as the API's
+    chainer would a moment later."""
+    runtime.audit_chainer.drain()
+    with unit_of_work(runtime.sessions) as session:
+        entries = list(audit_repository.iter_audit_entries(session))
+        session.expunge_all()
+    return entries

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
@@ -26,7 +25,7 @@ from enrollment.schemas import Address
 from oversight import impact
 from oversight.impact import DistrictMapInvalid, load_districts, suppress_row, window_before
 from privacy.audit import Actor
-from privacy.models import AuditEntry
+from tests.factories import audit_trail
 from tests.redemption.helpers import Headers, make_benefit, make_partner
 from tests.redemption.helpers import make_cardholder as make_shared_cardholder
 
@@ -352,9 +351,7 @@ def test_an_auditor_may_read_the_report(client: TestClient,
 def test_generating_a_report_is_audited_without_personal_values(
         client: TestClient, reader: Headers, runtime: Runtime) -> None:
     client.get("/v1/reports/impact.csv?months=2&table=monthly", headers=reader)
-    with unit_of_work(runtime.sessions) as session:
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "report.impact")
-                                ).one()
-        assert entry.subject is None
-        assert entry.detail == {"output": "csv", "table": "monthly", "months": 2, "k": 10,
-                                "unreadable_residents": 0}
+    [entry] = [e for e in audit_trail(runtime) if e.action == "report.impact"]
+    assert entry.subject is None
+    assert entry.detail == {"output": "csv", "table": "monthly", "months": 2, "k": 10,
+                            "unreadable_residents": 0}

@@ -20,10 +20,10 @@ from enrollment.models import Application, Resident
 from enrollment.schemas import ApplicationCreate, DecisionIn
 from oversight import retention
 from privacy import audit
-from privacy import repository as privacy_repository
 from privacy.audit import Actor
 from privacy.errors import DataKeyShredded
 from privacy.models import DataKey
+from tests.factories import audit_trail
 from tests.redemption.helpers import make_cardholder
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -99,8 +99,7 @@ def test_a_held_application_is_never_purged(runtime: Runtime, clock: FixedClock,
     report = run(runtime)
     assert (report.applications_purged, report.held) == (1, 1)
     assert count(runtime, Application) == 1
-    with unit_of_work(runtime.sessions) as session:
-        actions = [e.action for e in privacy_repository.iter_audit_entries(session)]
+    actions = [e.action for e in audit_trail(runtime)]
     assert "hold.placed" in actions
     release = client.post(f"/v1/holds/{placed.json()['id']}/release",
                           headers=auth_header("supervisor"))

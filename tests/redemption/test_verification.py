@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 from api.access import PARTNER, all_rules
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
-from cityid.db import unit_of_work
-from privacy import repository as audit_repository
 from tests.conftest import all_table_text
+from tests.factories import audit_trail
 from tests.redemption.helpers import Headers, make_cardholder, make_partner
 
 START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -79,9 +78,7 @@ def test_police_must_give_a_purpose_and_it_is_audited(client: TestClient, admin:
     assert free_text.status_code == 422
     assert client.post("/v1/verify", headers=police, json={
         "qr": holder["qr"], "purpose": "INC-77"}).status_code == 200
-    with unit_of_work(runtime.sessions) as session:
-        entries = [e for e in audit_repository.iter_audit_entries(session)
-                   if e.action == "card.verified"]
+    entries = [e for e in audit_trail(runtime) if e.action == "card.verified"]
     assert [e.purpose for e in entries] == ["INC-77"]
     assert entries[0].role == "partner-police"
 
