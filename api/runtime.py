@@ -97,7 +97,8 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock,
                   engine: Engine | None = None) -> Runtime:
     configure_password_hashing(memory_kib=settings.argon2_memory_kib,
                                time_cost=settings.argon2_time_cost)
-    engine = engine or make_engine(settings.effective_database_url, hide_parameters=True)
+    engine = engine or make_engine(settings.effective_database_url, hide_parameters=True,
+                                   pool_size=settings.database_pool_size)
     sessions = session_factory(engine)
     return Runtime(
         settings=settings,

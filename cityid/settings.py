@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # holder always finds a thread and can finish; `cityid serve` caps requests in flight.
     worker_threads: int = Field(default=128, ge=8, le=1024)
     max_requests_in_flight: int = Field(default=96, ge=4, le=1000)
+    # PostgreSQL connections per process, all kept open. Requests beyond it wait for one; an
+    # overflow connection would be opened and closed per request under load, and a new
+    # PostgreSQL backend costs more than the request. Processes x this must fit max_connections.
+    database_pool_size: int = Field(default=16, ge=2, le=200)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     redis_url: str = ""
