@@ -92,6 +92,11 @@ class Sample:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int | str] = field(default_factory=Counter)
+    server_cpu: float = 0.0  # CPU seconds the server's processes used during the run
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.server_cpu / max(1, sum(self.statuses.values()))
 
     @property
     def ok(self) -> int:
@@ -172,12 +177,31 @@ async def _drive(port: int, request: Callable[[], bytes], connections: int, seco
     return sample
 
 
+def session_cpu_seconds(session_id: int) -> float:
+    """User + system CPU of every live process in a session (a server and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session_id:  # fields after "(comm)": state ppid pgrp session ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def measure(port: int, request: Callable[[], bytes], *, connections: int, warmup: float,
-            seconds: float, runs: int) -> Sample:
+            seconds: float, runs: int, server_session: int | None = None) -> Sample:
     """A warm-up, then ``runs`` runs of ``seconds``; returns the run with the median rate."""
     asyncio.run(_drive(port, request, connections, warmup, record=False))
-    samples = [asyncio.run(_drive(port, request, connections, seconds, record=True))
-               for _ in range(runs)]
+    samples = []
+    for _ in range(runs):
+        before = session_cpu_seconds(server_session) if server_session else 0.0
+        sample = asyncio.run(_drive(port, request, connections, seconds, record=True))
+        if server_session:
+            sample.server_cpu = session_cpu_seconds(server_session) - before
+        samples.append(sample)
     return sorted(samples, key=lambda s: s.rate)[len(samples) // 2]
 
 
@@ -276,6 +300,7 @@ class Stage:
     bare: Sample | None = None
     verify: Sample | None = None
     redeem: Sample | None = None
+    audit_waiting: int = 0  # audit entries not yet chained right after the runs
 
 
 def sample_qr_texts(env: dict[str, str], count: int) -> list[str]:
@@ -310,20 +335,35 @@ def seed(env: dict[str, str], count: int) -> float:
     return seconds
 
 
-def measure_stage(stage: Stage, env: dict[str, str], args: argparse.Namespace, app_port: int,
-                  bare_port: int, partner_key: str, benefit_id: str) -> None:
+def audit_waiting(env: dict[str, str]) -> int:
+    from sqlalchemy import text
+
+    from cityid.db import make_engine
+
+    engine = make_engine(env["CITYID_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM audit_pending")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def measure_stage(stage: Stage, env: dict[str, str], args: argparse.Namespace, app: Server,
+                  bare: Server, partner_key: str, benefit_id: str) -> None:
     qrs = sample_qr_texts(env, args.sample)
     log(f"{len(qrs)} QR payloads sampled; measuring at {args.connections} connections, "
         f"{args.warmup:.0f} s warm-up + {args.runs} x {args.duration:.0f} s each")
     key = {"Authorization": f"Bearer {partner_key}"}
-    run = {"connections": args.connections, "warmup": args.warmup, "seconds": args.duration,
-           "runs": args.runs}
-    stage.bare = measure(bare_port, one_of([post("/v1/verify", {"qr": q}, {}) for q in qrs]),
-                         **run)
+    run: dict[str, Any] = {"connections": args.connections, "warmup": args.warmup,
+                           "seconds": args.duration, "runs": args.runs}
+    stage.bare = measure(bare.port, one_of([post("/v1/verify", {"qr": q}, {}) for q in qrs]),
+                         server_session=bare.process.pid, **run)
     log(f"bare: {stage.bare.rate:,.0f}/s")
-    stage.verify = measure(app_port, one_of([post("/v1/verify", {"qr": q}, key) for q in qrs]),
-                           **run)
-    log(f"verify: {stage.verify.rate:,.0f}/s")
+    stage.verify = measure(app.port, one_of([post("/v1/verify", {"qr": q}, key) for q in qrs]),
+                           server_session=app.process.pid, **run)
+    stage.audit_waiting = audit_waiting(env)
+    log(f"verify: {stage.verify.rate:,.0f}/s; {stage.audit_waiting} audit entries waiting to "
+        "be chained right after")
     bodies = [json.dumps({"benefit_id": benefit_id, "qr": q}, separators=(",", ":")).encode()
               for q in qrs]
     head = (f"POST /v1/redemptions HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json"
@@ -336,7 +376,7 @@ def measure_stage(stage: Stage, env: dict[str, str], args: argparse.Namespace, a
         return (f"{head}Idempotency-Key: bench-{run_id}-{next(counter)}\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
-    stage.redeem = measure(app_port, redemption, **run)
+    stage.redeem = measure(app.port, redemption, server_session=app.process.pid, **run)
     log(f"redeem: {stage.redeem.rate:,.0f}/s")
 
 
@@ -347,16 +387,20 @@ def report(stages: list[Stage], args: argparse.Namespace) -> None:
           f"{args.warmup:.0f} s warm-up; {os.cpu_count()} CPUs, load average at start "
           f"{args.load_at_start}")
     print("The load client, both servers and PostgreSQL share these CPUs: the client's share "
-          "is CPU the servers do not get.")
+          "is CPU the servers do not get. CPU ms/req: the server processes' CPU (not "
+          "PostgreSQL's) per answered request.")
     print()
     print(f"{'cardholders':>12}  {'endpoint':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'errors':>8}{'vs bare':>9}")
+          f"{'errors':>8}{'vs bare':>9}{'CPU ms/req':>12}")
     for stage in stages:
         assert stage.bare and stage.verify and stage.redeem
         for name, s in (("bare FastAPI", stage.bare), ("POST /v1/verify", stage.verify),
                         ("POST /v1/redemptions", stage.redeem)):
             print(f"{stage.seeded:>12,}  {name:<22}{s.rate:>9,.0f}{s.percentile_ms(50):>9.1f}"
-                  f"{s.percentile_ms(99):>9.1f}{s.errors:>8}{s.rate / stage.bare.rate:>9.2f}")
+                  f"{s.percentile_ms(99):>9.1f}{s.errors:>8}{s.rate / stage.bare.rate:>9.2f}"
+                  f"{s.cpu_ms_per_request:>12.2f}")
+        print(f"{'':>14}audit entries waiting to be chained after the verify runs: "
+              f"{stage.audit_waiting}")
         odd = {k: v for k, v in (stage.verify.statuses + stage.redeem.statuses).items()
                if k != 200}
         if odd:
@@ -457,11 +501,12 @@ def main(argv: list[str] | None = None) -> None:
                 "limit": {"count": 1000, "period": "calendar_month"},
                 "active_from": (today - timedelta(days=1)).isoformat(),
                 "active_until": (today + timedelta(days=365)).isoformat()}, token)
-            measure_stage(stages[0], env, args, app_port, bare_port, partner_key, benefit["id"])
+            measure_stage(stages[0], env, args, servers[0], servers[1], partner_key,
+                          benefit["id"])
             for size in sizes[1:]:
                 more = size - stages[-1].seeded
                 stages.append(Stage(size, more, seed(env, more)))
-                measure_stage(stages[-1], env, args, app_port, bare_port, partner_key,
+                measure_stage(stages[-1], env, args, servers[0], servers[1], partner_key,
                               benefit["id"])
             for server in servers:
                 server.stop()

@@ -123,14 +123,14 @@ def _pseudonym(desk: EnrollmentDesk, application_id: uuid.UUID) -> str:
     return desk.vault.pseudonym("application", application_id)
 
 
-def _reference_index(desk: EnrollmentDesk, canonical: str) -> str:
+def reference_index(desk: EnrollmentDesk, canonical: str) -> str:
     return desk.vault.blind_index("application-reference", canonical)
 
 
 # --- residents ------------------------------------------------------------------------------
 
 
-def _seal_resident(cipher: RecordCipher, resident: Resident, data: ResidentData) -> None:
+def seal_resident(cipher: RecordCipher, resident: Resident, data: ResidentData) -> None:
     resident.first_name_enc = cipher.seal("first_name", data.first_name.encode())
     resident.middle_name_enc = cipher.seal_text("middle_name", data.middle_name)
     resident.last_name_enc = cipher.seal("last_name", data.last_name.encode())
@@ -147,7 +147,7 @@ def register_resident(session: Session, *, vault: Vault, data: ResidentData,
     resident = Resident(id=resident_id, created_at=clock.now(),
                         person_index=vault.blind_index("person", normalise_person(
                             data.first_name, data.last_name, data.date_of_birth)))
-    _seal_resident(key.record(RESIDENTS, resident_id), resident, data)
+    seal_resident(key.record(RESIDENTS, resident_id), resident, data)
     repository.add_resident(session, resident)
     return resident
 
@@ -202,7 +202,7 @@ def create_application(session: Session, *, desk: EnrollmentDesk, actor: Actor,
     now = desk.clock.now()
     application = Application(
         id=application_id, resident_id=resident.id,
-        reference_index=_reference_index(desk, normalise_reference(reference)),
+        reference_index=reference_index(desk, normalise_reference(reference)),
         reference_enc=sealed.seal("reference", reference.encode()),
         status="draft", delivery="mail" if data.address else "pickup",
         caretaker_enc=sealed.seal_json(
@@ -230,7 +230,7 @@ def _find(session: Session, desk: EnrollmentDesk, reference: str, *,
     except InvalidReference:
         raise ApplicationNotFound() from None
     application = repository.application_by_reference_index(
-        session, _reference_index(desk, canonical), for_update=for_update)
+        session, reference_index(desk, canonical), for_update=for_update)
     if application is None:
         raise ApplicationNotFound()
     return application
@@ -418,7 +418,7 @@ def check_status(session: Session, *, desk: EnrollmentDesk, limiter: RateLimiter
         canonical = normalise_reference(reference)
     except InvalidReference:
         canonical = "invalid:" + "".join(reference.split()).upper()[:32]
-    index = _reference_index(desk, canonical)
+    index = reference_index(desk, canonical)
     for limit, key in ((policy.per_reference, index), (policy.per_client, client)):
         wait = limiter.retry_after(limit, key)
         if wait is not None:

@@ -235,7 +235,7 @@ def _cardholder(context: _Context, desk: CardDesk, rows: _Rows, person: _Person,
     key = DataKeyHandle(resident_id, dek)
 
     sealed = key.record(RESIDENTS, resident_id)
-    enrollment._seal_resident(sealed, resident, data)
+    enrollment.seal_resident(sealed, resident, data)
     rows.tables["residents"].append((
         resident_id, resident.first_name_enc, resident.middle_name_enc, resident.last_name_enc,
         resident.date_of_birth_enc, resident.address_enc, sealed.seal_json("care_of", None),
@@ -248,7 +248,7 @@ def _cardholder(context: _Context, desk: CardDesk, rows: _Rows, person: _Person,
     reference = new_reference()
     rows.tables["applications"].append((
         application_id, resident_id,
-        enrollment._reference_index(desk.enrollment, normalise_reference(reference)),
+        enrollment.reference_index(desk.enrollment, normalise_reference(reference)),
         key.record(APPLICATIONS, application_id).seal("reference", reference.encode()),
         "card_issued", "mail" if data.address else "pickup", None, SYNTHETIC_CLERK, stamp,
         stamp, SYNTHETIC_CLERK, stamp, context.decision_reason, False,
@@ -263,11 +263,11 @@ def _cardholder(context: _Context, desk: CardDesk, rows: _Rows, person: _Person,
                     date_of_birth=data.date_of_birth, address=data.address, care_of=None,
                     designations=person.designations)
     years = context.rulebook.card_validity_years(age_on(data.date_of_birth, today))
-    expires_on = cards._add_years(today, years)
+    expires_on = cards.add_years(today, years)
     credential = issue_credential(
-        cards._claims(holder, card_number, 1), key=context.signing_key, issuer=context.issuer,
+        cards.card_claims(holder, card_number, 1), key=context.signing_key, issuer=context.issuer,
         issued_at=now, not_before=datetime.combine(today, time(0), tzinfo=UTC),
-        expires_at=cards._end_of(expires_on), status_index=status_index)
+        expires_at=cards.end_of_day(expires_on), status_index=status_index)
     sealed_card = key.record(CARDS, card_id)
     rows.tables["cards"].append((
         card_id, resident_id, application_id, cards.number_index(desk, card_number),
@@ -283,7 +283,7 @@ def _make_batch(context: _Context, spec: _BatchSpec) -> _Rows:
     desk = context.desk(spec.now)
     stamp = spec.now.replace(tzinfo=None) if context.postgres else spec.now
     rows = _Rows()
-    # Never added to a session: it only collects what `_seal_resident` seals, row after row.
+    # Never added to a session: it only collects what `seal_resident` seals, row after row.
     resident = Resident()
     for status_index, card_number in zip(spec.status_indexes, spec.card_numbers, strict=True):
         person = _invent_person(rng, spec.now.date(), context.youngest)

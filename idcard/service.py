@@ -104,11 +104,11 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def _add_years(day: date, years: int) -> date:
+def add_years(day: date, years: int) -> date:
     return _add_months(day, 12 * years)
 
 
-def _end_of(day: date) -> datetime:
+def end_of_day(day: date) -> datetime:
     """A card is good through its expiry date; the credential's exp is the following midnight."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
 
@@ -125,7 +125,7 @@ def effective_status(card: Card, today: date) -> Literal["active", "suspended", 
 # --- issuing --------------------------------------------------------------------------------
 
 
-def _claims(holder: Holder, card_number: str, issue_number: int) -> CardClaims:
+def card_claims(holder: Holder, card_number: str, issue_number: int) -> CardClaims:
     languages = holder.designations.languages
     return CardClaims(
         card_number=card_number, issue_number=issue_number,
@@ -142,9 +142,9 @@ def _new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
     status_index = random_free_index(lambda i: repository.status_index_taken(session, i),
                                      size=desk.status_list_size)
     credential = issue_credential(
-        _claims(holder, card_number, issue_number), key=key, issuer=desk.issuer,
+        card_claims(holder, card_number, issue_number), key=key, issuer=desk.issuer,
         issued_at=now, not_before=datetime.combine(valid_from, time(0), tzinfo=UTC),
-        expires_at=_end_of(expires_on), status_index=status_index)
+        expires_at=end_of_day(expires_on), status_index=status_index)
     card_id = uuid.uuid4()
     sealed = desk.vault.open_data_key(session, holder.resident_id).record(CARDS, card_id)
     card = Card(
@@ -169,7 +169,7 @@ def issue_for_application(session: Session, *, desk: CardDesk, actor: Actor,
     number = generate_card_number(
         lambda n: repository.number_taken(session, number_index(desk, n)))
     return _new_card(session, desk, actor, holder=holder, card_number=number, issue_number=1,
-                     valid_from=today, expires_on=_add_years(today, years),
+                     valid_from=today, expires_on=add_years(today, years),
                      application_id=application_id, replaces=None)
 
 
@@ -414,7 +414,7 @@ def renew(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
     holder = enrollment.read_holder(session, vault=desk.vault, resident_id=old.resident_id)
     years = desk.enrollment.rulebook.card_validity_years(age_on(holder.date_of_birth, today))
     new = _supersede(session, desk, actor, old, reason="renewed", valid_from=today,
-                     expires_on=_add_years(today, years))
+                     expires_on=add_years(today, years))
     return _out(session, desk, new)
 
 
