@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -82,3 +82,10 @@ def lock_status_list(session: Session) -> StatusListDocument | None:
 
 def get_status_list(session: Session) -> StatusListDocument | None:
     return session.get(StatusListDocument, 1)
+
+
+def refresh_statistics(session: Session, tables: Iterable[str]) -> None:
+    """ANALYZE tables after a bulk load, so the query planner knows their new size."""
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    for table in tables:
+        session.execute(text(f"ANALYZE {quote(table)}"))

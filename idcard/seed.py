@@ -581,4 +581,8 @@ def seed(sessions: sessionmaker[Session], seed_plan: SeedPlan, *, desk: CardDesk
     # for this run; no card changed status, so only its size and signature can differ.
     with unit_of_work(sessions) as session:
         cards.rebuild_status_list(session, desk=desk)
+    # A bulk load leaves the planner's statistics far behind the data. Refresh them now, rather
+    # than leave it to autovacuum under the first real traffic.
+    with unit_of_work(sessions) as session:
+        repository.refresh_statistics(session, COLUMNS)
     return done

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from api.runtime import Runtime
 from cityid.db import unit_of_work
+from cityid.settings import Settings
 from privacy import audit
 from privacy.audit import Actor
 from tests.conftest import BACKEND
@@ -219,3 +220,24 @@ def test_the_cli_links_waiting_entries_before_it_verifies(
     assert result.exit_code == 0, result.output
     assert "linked 3 waiting entries" in result.output
     assert "audit chain ok: 3 entries" in result.output
+
+
+def test_the_api_process_chains_while_it_runs_and_leaves_nothing_waiting_at_shutdown(
+        settings: Settings, runtime: Runtime) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(settings, runtime)
+    with TestClient(app):
+        _record(runtime, 3)
+        deadline = time.monotonic() + 10  # the default interval is half a second
+        while _waiting(runtime) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting(runtime) == 0
+        runtime.audit_chainer.stop()  # no thread from here on: only shutdown can link these
+        _record(runtime, 2, start=3)
+        assert _waiting(runtime) == 2
+    assert _waiting(runtime) == 0
+    with unit_of_work(runtime.sessions) as session:
+        assert audit.verify_chain(session).entries == 5
