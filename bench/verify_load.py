@@ -300,6 +300,7 @@ class Stage:
     bare: Sample | None = None
     verify: Sample | None = None
     redeem: Sample | None = None
+    verify_alone: Sample | None = None  # one connection: the cost of a request, no queueing
     audit_waiting: int = 0  # audit entries not yet chained right after the runs
 
 
@@ -362,6 +363,9 @@ def measure_stage(stage: Stage, env: dict[str, str], args: argparse.Namespace, a
     stage.verify = measure(app.port, one_of([post("/v1/verify", {"qr": q}, key) for q in qrs]),
                            server_session=app.process.pid, **run)
     stage.audit_waiting = audit_waiting(env)
+    stage.verify_alone = measure(
+        app.port, one_of([post("/v1/verify", {"qr": q}, key) for q in qrs]),
+        server_session=app.process.pid, **{**run, "connections": 1})
     log(f"verify: {stage.verify.rate:,.0f}/s; {stage.audit_waiting} audit entries waiting to "
         "be chained right after")
     bodies = [json.dumps({"benefit_id": benefit_id, "qr": q}, separators=(",", ":")).encode()
@@ -394,7 +398,9 @@ def report(stages: list[Stage], args: argparse.Namespace) -> None:
           f"{'errors':>8}{'vs bare':>9}{'CPU ms/req':>12}")
     for stage in stages:
         assert stage.bare and stage.verify and stage.redeem
+        assert stage.verify_alone
         for name, s in (("bare FastAPI", stage.bare), ("POST /v1/verify", stage.verify),
+                        ("  (1 connection)", stage.verify_alone),
                         ("POST /v1/redemptions", stage.redeem)):
             print(f"{stage.seeded:>12,}  {name:<22}{s.rate:>9,.0f}{s.percentile_ms(50):>9.1f}"
                   f"{s.percentile_ms(99):>9.1f}{s.errors:>8}{s.rate / stage.bare.rate:>9.2f}"
@@ -424,6 +430,10 @@ def report(stages: list[Stage], args: argparse.Namespace) -> None:
         growth = last.verify.percentile_ms(99) / first.verify.percentile_ms(99)
         print(f"aim: p99 at {last.seeded:,} within {AIM_GROWTH}x of p99 at {first.seeded:,}: "
               f"{growth:.2f}x {'met' if growth <= AIM_GROWTH else 'MISSED'}")
+        assert first.verify_alone and last.verify_alone
+        alone = last.verify_alone.percentile_ms(99) / first.verify_alone.percentile_ms(99)
+        print(f"  the same on one connection, where queueing does not hide the size: "
+              f"{alone:.2f}x {'met' if alone <= AIM_GROWTH else 'MISSED'}")
 
 
 @contextlib.contextmanager
