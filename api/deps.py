@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.access import PARTNER, Rule, rule_for
 from api.runtime import Runtime
-from cityid.db import unit_of_work
+from cityid.db import end_session
 from cityid.errors import Forbidden, Unauthenticated
 from privacy.audit import Actor
 from redemption import service as partner_service
@@ -30,11 +33,20 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
     """One transaction per request, committed when the route function returns and before the
-    response is sent; rolled back if anything raises."""
-    with unit_of_work(runtime.sessions) as session:
+    response is sent; rolled back if anything raises. Async because making a session does no
+    I/O (its connection is taken at the first statement), so only its end costs a threadpool
+    hop; shielded, so a client that goes away can't leave the transaction open."""
+    session = runtime.sessions()
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(partial(end_session, session, commit=False))
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(partial(end_session, session, commit=True))
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -95,7 +107,8 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
     # nothing while the partner is inactive.
     partner = staff_service.partner_of(session, account)
     principal = Principal("staff", str(account.id), account.role, token,
-                          partner_service.access_of(partner) if partner is not None else None)
+                          partner_service.access_of(partner, staff_id=account.id)
+                          if partner is not None else None)
     if not rule.allows(principal.role):
         raise Forbidden()
     return principal

@@ -100,11 +100,24 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commit if the block finishes, roll back if it raises."""
+    """One transaction: commit if the block finishes, roll back if it raises. The transaction
+    begins at the session's first statement."""
     session = factory()
     try:
-        with session.begin():
-            yield session
+        yield session
+    except BaseException:
+        end_session(session, commit=False)
+        raise
+    end_session(session, commit=True)
+
+
+def end_session(session: Session, *, commit: bool) -> None:
+    """End a unit of work: commit or roll back, then close, forgetting what it opened."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     finally:
         session.info.clear()  # nothing opened in this transaction outlives it
         session.close()

@@ -141,7 +141,8 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     audit.record(session, actor=partner.actor, action="benefit.redeemed",
                  subject=desk.cards.vault.pseudonym("resident", resident_id),
                  clock=desk.cards.clock, detail={"benefit": str(benefit.id),
-                                                 "receipt": redemption.receipt_number})
+                                                 "receipt": redemption.receipt_number,
+                                                 "via": partner.operator})
     return _receipt(desk, partner, redemption, benefit, session)
 
 
@@ -161,7 +162,7 @@ def void(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     audit.record(session, actor=partner.actor, action="benefit.voided",
                  subject=desk.cards.vault.pseudonym("resident", redemption.resident_id),
                  purpose=request.reason, clock=desk.cards.clock,
-                 detail={"receipt": redemption.receipt_number})
+                 detail={"receipt": redemption.receipt_number, "via": partner.operator})
     benefit = repository.get_benefit(session, redemption.benefit_id)
     assert benefit is not None
     return _receipt(desk, partner, redemption, benefit, session)

@@ -63,10 +63,19 @@ class PartnerAccess:
     attributes: frozenset[str]
     purpose_required: bool
     key_id: uuid.UUID | None
+    staff_id: uuid.UUID | None = None  # one of the partner's own staff, at its web desk
 
     @property
     def actor(self) -> Actor:
         return Actor(f"partner:{self.partner_id}", f"partner-{self.type}")
+
+    @property
+    def operator(self) -> str:
+        """Who at the partner acted: an API key or a desk account. Audited with every
+        verification and redemption, so an officer's lookup can be traced to the officer."""
+        if self.staff_id is not None:
+            return f"staff:{self.staff_id}"
+        return f"key:{self.key_id}" if self.key_id is not None else "unknown"
 
     def require(self, operation: str) -> None:
         if operation not in self.operations:
@@ -91,13 +100,14 @@ def _check_narrower(partner_type: str, policy: Policy) -> None:
         raise PolicyTooWide("Every partner sees whether a card is valid.")
 
 
-def access_of(partner: Partner, key_id: uuid.UUID | None = None) -> PartnerAccess:
+def access_of(partner: Partner, key_id: uuid.UUID | None = None,
+              staff_id: uuid.UUID | None = None) -> PartnerAccess:
     policy = effective_policy(partner)
     return PartnerAccess(partner_id=partner.id, name=partner.name, type=partner.type,
                          operations=frozenset(policy.operations),
                          attributes=frozenset(policy.attributes),
                          purpose_required=bool(profiles()[partner.type].get("purpose_required")),
-                         key_id=key_id)
+                         key_id=key_id, staff_id=staff_id)
 
 
 def holder_token(vault: Vault, partner_id: uuid.UUID, resident_id: uuid.UUID) -> str:

@@ -132,6 +132,7 @@ def verify(session: Session, *, desk: CardDesk, partner: PartnerAccess,
     audit.record(session, actor=partner.actor, action="card.verified", subject=subject,
                  purpose=request.purpose, clock=desk.clock,
                  detail={"reason": checked.reason,
-                         "disclosed": ".".join(sorted(disclosed))[:64] or "nothing"})
+                         "disclosed": ".".join(sorted(disclosed))[:64] or "nothing",
+                         "via": partner.operator})
     return VerifyOut(result="valid" if checked.valid else "invalid", reason=checked.reason,
                      disclosed=disclosed)

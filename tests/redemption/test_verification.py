@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.access import PARTNER, all_rules
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
+from cityid.db import unit_of_work
+from redemption.models import PartnerKey
 from tests.conftest import all_table_text
 from tests.factories import audit_trail
 from tests.redemption.helpers import Headers, make_cardholder, make_partner
@@ -70,7 +74,7 @@ def test_each_partner_type_sees_exactly_its_attributes(
 def test_police_must_give_a_purpose_and_it_is_audited(client: TestClient, admin: Headers,
                                                       holder: dict[str, Any],
                                                       runtime: Runtime) -> None:
-    _, police = make_partner(client, admin, "police")
+    partner, police = make_partner(client, admin, "police")
     refused = client.post("/v1/verify", headers=police, json={"qr": holder["qr"]})
     assert refused.status_code == 422 and refused.json()["code"] == "purpose_required"
     free_text = client.post("/v1/verify", headers=police,
@@ -81,6 +85,10 @@ def test_police_must_give_a_purpose_and_it_is_audited(client: TestClient, admin:
     entries = [e for e in audit_trail(runtime) if e.action == "card.verified"]
     assert [e.purpose for e in entries] == ["INC-77"]
     assert entries[0].role == "partner-police"
+    with unit_of_work(runtime.sessions) as session:  # which of the partner's keys was used
+        [key_id] = session.scalars(select(PartnerKey.id).where(
+            PartnerKey.partner_id == uuid.UUID(partner["id"]))).all()
+    assert entries[0].detail["via"] == f"key:{key_id}"
 
 
 def test_verification_by_number_needs_the_right_birth_date(client: TestClient, admin: Headers,

@@ -14,6 +14,7 @@ import pytest
 import qrcode
 from fastapi.testclient import TestClient
 from PIL import Image
+from sqlalchemy import select
 
 from api.runtime import Runtime
 from api.web.csrf import HEADER
@@ -21,7 +22,9 @@ from api.web.pages import CONTENT_SECURITY_POLICY
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
 from staff import service as staff_service
+from staff.models import StaffAccount
 from tests.conftest import STAFF_PASSWORD
+from tests.factories import audit_trail
 from tests.redemption.helpers import make_cardholder
 from tests.web.conftest import (
     PartnerSignIn,
@@ -83,7 +86,8 @@ def test_a_bank_desk_sees_the_name_and_date_of_birth(
 def test_a_police_desk_must_give_a_reason(runtime: Runtime, browser_client: Client,
                                           sign_in_partner: PartnerSignIn) -> None:
     holder = make_cardholder(runtime, first_name=HOLDER_FIRST)
-    token = sign_in_partner(browser_client, "partner_desk", make_partner(runtime, "police"))
+    police = make_partner(runtime, "police")
+    token = sign_in_partner(browser_client, "partner_desk", police)
     assert 'name="purpose"' in browser_client.get("/partner").text
     refused = browser_client.post("/partner/scan", data={"csrf_token": token,
                                                          "qr": holder["qr"]})
@@ -92,6 +96,13 @@ def test_a_police_desk_must_give_a_reason(runtime: Runtime, browser_client: Clie
     page = _scan(browser_client, token, holder["qr"], purpose="INC-2026-0042")
     assert "Card valid" in page and HOLDER_FIRST in page
     assert 'alt="The holder\'s photo on file"' in page
+    # The audit names the police partner and the officer's own account, with the reference.
+    [entry] = [e for e in audit_trail(runtime) if e.action == "card.verified"]
+    with unit_of_work(runtime.sessions) as session:
+        officer = session.scalars(select(StaffAccount.id).where(
+            StaffAccount.partner_id == police, StaffAccount.role == "partner_desk")).one()
+    assert (entry.actor, entry.purpose) == (f"partner:{police}", "INC-2026-0042")
+    assert entry.detail["via"] == f"staff:{officer}"
 
 
 def test_a_revoked_card_is_red_with_the_reason_in_words(
