@@ -1,0 +1,224 @@
+"""What one partner verification costs the server, next to a bare FastAPI endpoint.
+
+`verify_load.py` measures throughput, which on a shared 2-core machine swings with whatever else
+the host runs. This measures the cost of one request instead, two ways, both in one process that
+calls the ASGI apps directly (no sockets, no HTTP parsing, one request at a time):
+
+- CPU time per request, for the real app's ``POST /v1/verify`` (QR, a cultural partner's key,
+  PostgreSQL) and for ``verify_load.bare_app``, in alternating rounds; medians and their ratio;
+- with ``--instructions``, instructions per request counted by valgrind's callgrind, which does
+  not depend on the machine's load: each app runs twice under callgrind, with a small and a large
+  number of requests, and the difference is divided by the difference in requests, so start-up
+  cancels out.
+
+PostgreSQL's own work is not counted; the client's is not either (there is none).
+
+Run: ``.venv/bin/python bench/verify_cost.py [--rounds 8] [--requests 200] [--instructions]
+[--database-url postgresql://postgres@127.0.0.1:5432/postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+async def call(app: ASGIApp, method: str, path: str, body: dict[str, Any] | None,
+               headers: dict[str, str]) -> tuple[int, bytes]:
+    """One request straight into an ASGI app; its status and body."""
+    raw = json.dumps(body).encode() if body is not None else b""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80),
+             "headers": [(b"host", b"bench"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(raw)).encode()),
+                         *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+             "state": {}}
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        await asyncio.sleep(3600)  # the app does not read past the body
+        return {"type": "http.disconnect"}
+
+    status, chunks = 0, []
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status, b"".join(chunks)
+
+
+def _apps() -> tuple[Any, Any]:
+    from api.app import create_app
+    from bench.verify_load import bare_app
+
+    return create_app(), bare_app()
+
+
+async def _drive(app: ASGIApp, qrs: list[str], headers: dict[str, str]) -> None:
+    for qr in qrs:
+        status, body = await call(app, "POST", "/v1/verify", {"qr": qr}, headers)
+        if status != 200:
+            raise RuntimeError(f"verify answered {status}: {body[:200]!r}")
+
+
+async def _cpu_rounds(fixture: dict[str, Any], rounds: int, requests: int) -> None:
+    app, bare = _apps()
+    key = {"Authorization": f"Bearer {fixture['key']}"}
+    qrs: list[str] = fixture["qrs"]
+    async with app.router.lifespan_context(app):
+        await _drive(bare, qrs[:100], {})
+        await _drive(app, qrs[:100], key)  # warm caches, pools and prepared statements
+        ours: list[float] = []
+        base: list[float] = []
+        for r in range(rounds):
+            batch = [qrs[(r * requests + i) % len(qrs)] for i in range(requests)]
+            for target, headers, out in ((bare, {}, base), (app, key, ours)):
+                started = time.process_time()
+                await _drive(target, batch, headers)
+                out.append(1000 * (time.process_time() - started) / requests)
+    ratios = [o / b for o, b in zip(ours, base, strict=True)]
+    print(f"CPU per request, median of {rounds} alternating rounds of {requests} "
+          "(all of this process's threads):")
+    print(f"  bare FastAPI      {statistics.median(base):7.3f} ms")
+    print(f"  POST /v1/verify   {statistics.median(ours):7.3f} ms   "
+          f"{statistics.median(ratios):.1f}x bare (per-round ratios "
+          f"{min(ratios):.1f}-{max(ratios):.1f})")
+
+
+async def _child(fixture: dict[str, Any], which: str, requests: int) -> None:
+    app, bare = _apps()
+    key = {"Authorization": f"Bearer {fixture['key']}"}
+    qrs: list[str] = fixture["qrs"]
+    async with app.router.lifespan_context(app):
+        target, headers = (app, key) if which == "cityid" else (bare, {})
+        await _drive(target, qrs[:20], headers)
+        await _drive(target, [qrs[i % len(qrs)] for i in range(20, 20 + requests)], headers)
+
+
+def _instructions(env: dict[str, str], fixture_path: Path, which: str,
+                  runs: tuple[int, int]) -> tuple[int, int]:
+    """Instructions of two runs of ``which`` with different request counts, side by side."""
+    # Under valgrind a request takes ~50 times longer; the audit chainer's timed wake-ups would
+    # then land in the count. One at start-up is the same for both runs and cancels out.
+    quiet = {**env, "CITYID_AUDIT_CHAIN_INTERVAL_SECONDS": "60"}
+    children = [subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+         str(Path(__file__).resolve()), "--child", which, "--requests", str(requests),
+         "--fixture", str(fixture_path)],
+        env=quiet, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for requests in runs]
+    totals = []
+    for child in children:
+        _, stderr = child.communicate()
+        found = re.search(r"Collected : (\d+)", stderr)
+        if child.returncode != 0 or found is None:
+            raise RuntimeError(f"callgrind run failed:\n{stderr[-2000:]}")
+        totals.append(int(found.group(1)))
+    return totals[0], totals[1]
+
+
+def _instruction_counts(env: dict[str, str], fixture_path: Path, small: int, large: int) -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
+    print(f"Instructions per request (callgrind; runs of {small} and {large} requests, "
+          "difference / difference):")
+    per: dict[str, float] = {}
+    for which, scale in (("bare", 5), ("cityid", 1)):
+        low, high = _instructions(env, fixture_path, which, (small * scale, large * scale))
+        per[which] = (high - low) / ((large - small) * scale)
+        print(f"  {'bare FastAPI' if which == 'bare' else 'POST /v1/verify':<17}"
+              f"{per[which] / 1e6:7.2f} million")
+    print(f"  ratio             {per['cityid'] / per['bare']:7.1f}x bare")
+
+
+def _prepare(env: dict[str, str], fixture_path: Path, sample: int) -> None:
+    """Seed, make a partner with a key through the app, sample QR payloads."""
+    from bench.verify_load import ADMIN, ADMIN_PASSWORD, cityid, sample_qr_texts
+
+    cityid(env, "seed", "--cardholders", str(max(sample, 500)))
+    cityid(env, "staff", "add", ADMIN, "--role", "admin", stdin=ADMIN_PASSWORD + "\n")
+
+    async def partner_key() -> str:
+        app, _ = _apps()
+        async with app.router.lifespan_context(app):
+            async def post(path: str, body: dict[str, Any], token: str | None = None) -> Any:
+                status, raw = await call(app, "POST", path, body, {
+                    "Authorization": f"Bearer {token}"} if token else {})
+                if status not in (200, 201):
+                    raise RuntimeError(f"{path} answered {status}: {raw[:300]!r}")
+                return json.loads(raw)
+
+            token = (await post("/v1/auth/token", {"username": ADMIN,
+                                                   "password": ADMIN_PASSWORD}))["access_token"]
+            partner = await post("/v1/partners", {"name": "Cost Museum", "type": "cultural"},
+                                 token)
+            return str((await post(f"/v1/partners/{partner['id']}/keys", {}, token))["key"])
+
+    key = asyncio.run(partner_key())
+    fixture_path.write_text(json.dumps({"key": key, "qrs": sample_qr_texts(env, sample)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--child", choices=["bare", "cityid"], help=argparse.SUPPRESS)
+    parser.add_argument("--fixture", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        asyncio.run(_child(json.loads(args.fixture.read_text()), args.child, args.requests))
+        return
+
+    from bench.verify_load import throwaway_database
+
+    data_dir = Path(tempfile.mkdtemp(prefix="cityid-bench-cost-"))
+    try:
+        with throwaway_database(args.database_url) as url:
+            env = {**os.environ, "CITYID_DATABASE_URL": url, "CITYID_DATA_DIR": str(data_dir),
+                   "CITYID_ENV": "development", "CITYID_LOG_LEVEL": "WARNING",
+                   "CITYID_STATUS_LIST_SIZE": "131072",
+                   "CITYID_PARTNER_REQUESTS_PER_MINUTE": "100000000",
+                   "CITYID_PARTNER_REQUESTS_PER_MINUTE_PER_CLIENT": "100000000"}
+            os.environ.update(env)  # this process builds the app from the same settings
+            fixture_path = data_dir / "fixture.json"
+            _prepare(env, fixture_path, sample=2000)
+            print(f"cityid verification cost, one request at a time; load average at start "
+                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            asyncio.run(_cpu_rounds(json.loads(fixture_path.read_text()), args.rounds,
+                                    args.requests))
+            if args.instructions:
+                _instruction_counts(env, fixture_path, small=20, large=120)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
