@@ -166,6 +166,13 @@ def sign_in(session: Session, *, username: str, password: str, client: str,
     if account is None or not valid or not account.active:
         limiter.hit(policy.per_user, username)
         limiter.hit(policy.per_client, client)
+        # Audited, never with the name that was typed (it could be anything, a resident's name
+        # included). The caller must let this transaction commit although sign-in failed.
+        reason = ("unknown_account" if account is None else
+                  "wrong_password" if not valid else "inactive_account")
+        audit.record(session, actor=Actor("anonymous", "none"), action="auth.sign_in_failed",
+                     subject=f"staff:{account.id}" if account else None,
+                     detail={"reason": reason}, clock=clock)
         raise InvalidCredentials()
     limiter.clear(policy.per_user, username)
     if passwords.needs_update(account.password_hash):

@@ -1,21 +1,28 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep, client_address
+from api.errors import app_error_response
 from staff import service as staff_service
+from staff.errors import InvalidCredentials
 from staff.models import Role
 from staff.schemas import SignIn, StaffOut, TokenOut
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenOut)
-def sign_in(body: SignIn, request: Request, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
-    token = staff_service.sign_in(
-        session, username=body.username, password=body.password, client=client_address(request),
-        limiter=runtime.limiter, policy=runtime.sign_in_policy, ttl=runtime.token_ttl,
-        clock=runtime.clock)
+@router.post("/token", response_model=TokenOut, responses={401: {"description": "Refused"}})
+def sign_in(body: SignIn, request: Request, session: SessionDep,
+            runtime: RuntimeDep) -> TokenOut | Response:
+    try:
+        token = staff_service.sign_in(
+            session, username=body.username, password=body.password,
+            client=client_address(request), limiter=runtime.limiter,
+            policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock)
+    except InvalidCredentials as exc:
+        # Answered, not raised, so the request's transaction commits the failure's audit entry.
+        return app_error_response(exc)
     return TokenOut(access_token=token.value, expires_at=token.expires_at, role=token.role)
 
 

@@ -17,6 +17,7 @@ from api.web.csrf import CsrfRefused, PublicForm, StaffForm
 from api.web.forms import text
 from cityid.errors import AppError
 from staff import service as staff_service
+from staff.errors import InvalidCredentials
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: staff"])
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -48,11 +49,15 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:
 def sign_in(request: Request, form: PublicForm, session: SessionDep,
             runtime: RuntimeDep) -> Response:
     password = form.get("password")
-    token = staff_service.sign_in(
-        session, username=(text(form, "username") or "")[:64],
-        password=password[:1024] if isinstance(password, str) else "",
-        client=client_address(request), limiter=runtime.limiter,
-        policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock)
+    try:
+        token = staff_service.sign_in(
+            session, username=(text(form, "username") or "")[:64],
+            password=password[:1024] if isinstance(password, str) else "",
+            client=client_address(request), limiter=runtime.limiter,
+            policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock)
+    except InvalidCredentials as exc:
+        # Answered, not raised, so the request's transaction commits the failure's audit entry.
+        return _show_error(request, exc)
     response = pages.see_other(pages.safe_next(text(form, "next"))
                                or pages.HOME[token.role.value])
     pages.set_session_cookie(response, token.value, secure=runtime.settings.cookie_secure)

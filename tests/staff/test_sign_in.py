@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
+from cityid.db import unit_of_work
+from staff.models import StaffAccount
 from tests.conftest import STAFF_PASSWORD, all_table_text
+from tests.factories import audit_trail
 
 
 @pytest.fixture
@@ -118,6 +122,25 @@ def test_unknown_and_wrong_password_look_the_same(client: TestClient,
     unknown = _sign_in(client, "nobody-here", "not the password")
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
+
+
+def test_failed_sign_ins_are_audited_without_the_name_typed(
+        client: TestClient, make_staff: Callable[..., str], runtime: Runtime) -> None:
+    username = make_staff("clerk")
+    assert _sign_in(client, username, "not the password").status_code == 401
+    assert _sign_in(client, "Marisol Quintero", "not the password").status_code == 401
+    assert _sign_in(client, username).status_code == 200
+    entries = [e for e in audit_trail(runtime) if e.action.startswith("auth.")]
+    with unit_of_work(runtime.sessions) as session:
+        account = session.scalars(select(StaffAccount).where(
+            StaffAccount.username == username)).one()
+    assert [(e.action, e.subject, e.detail) for e in entries] == [
+        ("auth.sign_in_failed", f"staff:{account.id}", {"reason": "wrong_password"}),
+        ("auth.sign_in_failed", None, {"reason": "unknown_account"}),
+        ("auth.signed_in", f"staff:{account.id}", {}),
+    ]
+    assert "Marisol" not in all_table_text(runtime)
+
 
 
 def test_the_cli_adds_staff_with_the_password_from_stdin(runtime: Runtime, client: TestClient,

@@ -20,6 +20,7 @@ from api.web.csrf import NONCE_COOKIE
 from api.web.pages import CONTENT_SECURITY_POLICY
 from cityid.clock import Clock, FixedClock
 from tests.conftest import STAFF_PASSWORD
+from tests.factories import audit_trail
 from tests.web.conftest import SignIn, csrf_token, new_application, status_form
 
 NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
@@ -255,3 +256,15 @@ def test_a_status_check_keeps_the_reference_out_of_the_url(browser_client: TestC
         reference, csrf_token=csrf_token(page.text), lang="es"))
     assert response.status_code == 200
     assert reference not in str(response.url)
+
+
+def test_a_failed_sign_in_at_the_web_form_is_audited_too(
+        browser_client: TestClient, make_staff: Callable[..., str], runtime: Runtime) -> None:
+    username = make_staff("clerk")
+    page = browser_client.get("/signin")
+    refused = browser_client.post("/signin", data={
+        "csrf_token": csrf_token(page.text), "username": username,
+        "password": "not the password"})
+    assert refused.status_code == 401
+    assert [e.detail for e in audit_trail(runtime)
+            if e.action == "auth.sign_in_failed"] == [{"reason": "wrong_password"}]
