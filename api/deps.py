@@ -38,15 +38,13 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
     response is sent; rolled back if anything raises. Async because making a session does no
     I/O (its connection is taken at the first statement), so only its end costs a threadpool
     hop; shielded, so a client that goes away can't leave the transaction open."""
-    session = runtime.sessions()
+    session, finished = runtime.sessions(), False
     try:
         yield session
-    except BaseException:
+        finished = True
+    finally:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(partial(end_session, session, commit=False))
-        raise
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(partial(end_session, session, commit=True))
+            await anyio.to_thread.run_sync(partial(end_session, session, commit=finished))
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -102,13 +102,12 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit if the block finishes, roll back if it raises. The transaction
     begins at the session's first statement."""
-    session = factory()
+    session, finished = factory(), False
     try:
         yield session
-    except BaseException:
-        end_session(session, commit=False)
-        raise
-    end_session(session, commit=True)
+        finished = True
+    finally:
+        end_session(session, commit=finished)
 
 
 def end_session(session: Session, *, commit: bool) -> None:
