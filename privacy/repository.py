@@ -13,7 +13,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from privacy.models import AuditEntry, AuditHead, DataKey, LegalHold, PendingAuditEntry
+from privacy.models import (
+    AuditEntry,
+    AuditHead,
+    DataKey,
+    LegalHold,
+    PendingAuditEntry,
+    PublishedAuditHead,
+)
 
 GENESIS_HASH = "0" * 64
 
@@ -91,11 +98,40 @@ def move_into_chain(session: Session, entries: Sequence[AuditEntry], pending_ids
     if not entries:
         return
     columns = ("seq", "at", "actor", "role", "action", "subject", "purpose", "detail",
-               "prev_hash", "hash")
+               "prev_hash", "hash", "pending_id", "mac")
     session.execute(insert_(AuditEntry), [{c: getattr(e, c) for c in columns} for e in entries])
     session.execute(delete(PendingAuditEntry).where(PendingAuditEntry.id.in_(pending_ids)))
     head.seq, head.hash = entries[-1].seq, entries[-1].hash
     session.flush()
+
+
+def latest_published_head(session: Session) -> PublishedAuditHead | None:
+    return session.scalars(select(PublishedAuditHead).order_by(PublishedAuditHead.id.desc())
+                           .limit(1)).one_or_none()
+
+
+def add_published_head(session: Session, head: PublishedAuditHead) -> None:
+    session.add(head)
+    session.flush()
+
+
+def iter_published_heads(session: Session, batch: int = 1000) -> Iterator[PublishedAuditHead]:
+    last = 0
+    while True:
+        rows = session.scalars(select(PublishedAuditHead).where(PublishedAuditHead.id > last)
+                               .order_by(PublishedAuditHead.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+
+
+def audit_hashes(session: Session, seqs: Collection[int]) -> dict[int, str]:
+    if not seqs:
+        return {}
+    rows = session.execute(select(AuditEntry.seq, AuditEntry.hash)
+                           .where(AuditEntry.seq.in_(sorted(set(seqs)))))
+    return {int(seq): digest for seq, digest in rows}
 
 
 def pending_audit_summary(session: Session) -> tuple[int, datetime | None]:
