@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner, Result
@@ -46,6 +47,15 @@ def _verify(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Result:
         return CliRunner().invoke(cli.main, ["audit", "verify"])
     finally:
         get_settings.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _triggers_back_on(runtime: Runtime) -> Iterator[None]:
+    """The PostgreSQL test database outlives a test: switch back on what ``_tamper`` disabled."""
+    yield
+    if BACKEND == "postgresql":
+        with runtime.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"))
 
 
 def _tamper(runtime: Runtime, *statements: str) -> None:
