@@ -492,12 +492,12 @@ def audit_verify(anchors_file: Path | None, jwks_file: Path | None) -> None:
     waiting = (f"; {report.waiting} recorded since, waiting to be chained"
                if report.waiting else "")
     click.echo(f"audit chain ok: {report.entries} entries{waiting}; "
-               f"{held[0].checked} heads published in the database hold")
+               f"heads published in the database: {held[0].checked}, all hold")
     if len(held) > 1:
         newest = held[1].newest
         last = (f" (newest: entry {newest.seq}, published {newest.public()['published_at']})"
                 if newest else "")
-        click.echo(f"{held[1].checked} anchors in {anchors_file} hold{last}")
+        click.echo(f"anchors in {anchors_file}: {held[1].checked}, all hold{last}")
 
 
 @audit.command("anchor", help="Link waiting entries, sign the chain's head and append it to "

@@ -54,6 +54,13 @@ class AuditHeadNotPublished(AppError):
     title = "No audit chain head has been published yet"
 
 
+class ChainContradictsHead(AppError):
+    kind = ErrorKind.CONFLICT
+    code = "audit_chain_contradicts_head"
+    title = ("The audit chain no longer holds the head published last; it was rewritten or cut, "
+             "and no new head is signed over it")
+
+
 class HeadSigning(Protocol):
     def sign(self, payload: bytes) -> bytes:
         """A signed document holding ``payload``."""
@@ -161,6 +168,10 @@ class HeadPublisher:
         latest = repository.latest_published_head(session)
         if latest is not None and (latest.seq, latest.hash) == (head.seq, head.hash):
             return _signed(latest, self.issuer) if force else None
+        if latest is not None and latest.seq > 0 and (
+                repository.audit_hashes(session, [latest.seq]).get(latest.seq) != latest.hash):
+            # Signing now would vouch for the rewritten chain; the last head stays the newest.
+            raise ChainContradictsHead()
         if not force and latest is not None and now - latest.published_at < self.every:
             return None
         document = self.signing.sign(head_payload(issuer=self.issuer, seq=head.seq,

@@ -25,15 +25,16 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityid.clock import Clock, system_clock
 from cityid.db import unit_of_work
-from cityid.errors import AppError
+from cityid.errors import AppError, ErrorKind
 from privacy import repository
-from privacy.anchor import HeadPublisher
+from privacy.anchor import ChainContradictsHead, HeadPublisher
 from privacy.models import AuditEntry, PendingAuditEntry
 
 log = logging.getLogger("cityid.audit")
@@ -71,6 +72,7 @@ def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str,
     return hashlib.sha256(prev_hash.encode() + b"\n" + body.encode()).hexdigest()
 
 
+@lru_cache(maxsize=4)
 def mac_key(index_key: bytes) -> bytes:
     """The entry MAC key, derived from the blind-index key so it lives where that key lives:
     in the keyring, never in the database."""
@@ -196,8 +198,13 @@ class Chainer:
             try:
                 with unit_of_work(self._sessions) as session:
                     self._publisher.publish(session, force=False)
-            except AppError as exc:  # e.g. no signing key yet: chaining goes on regardless
-                log.warning("audit.publish_failed", extra={"error": exc.code})
+            except ChainContradictsHead as exc:
+                log.error("audit.publish_refused", extra={"error": exc.code})
+            except AppError as exc:
+                # No signing key yet (a command run before the first `cityid serve`) is
+                # expected, not worth a warning; chaining goes on regardless.
+                level = logging.DEBUG if exc.kind is ErrorKind.UNAVAILABLE else logging.WARNING
+                log.log(level, "audit.publish_failed", extra={"error": exc.code})
         return linked
 
     def drain(self) -> int:

@@ -135,7 +135,7 @@ def test_an_untouched_chain_holds_to_its_anchors(
     result = _cli(runtime, monkeypatch, "audit", "verify", "--anchors", str(anchors))
     assert result.exit_code == 0, result.output
     assert "audit chain ok: 7 entries" in result.output
-    assert "2 anchors in" in result.output and "newest: entry 7" in result.output
+    assert ": 2, all hold (newest: entry 7" in result.output
 
 
 def test_a_consistent_rewrite_of_the_whole_chain_is_caught_by_the_anchors(
@@ -197,6 +197,24 @@ def test_heads_published_in_the_database_catch_a_rewrite_without_the_file(
     result = _cli(runtime, monkeypatch, "audit", "verify")
     assert result.exit_code == 2, result.output
     assert "the head published in the database as number 1 (entry 5" in result.output
+
+
+def test_no_head_is_signed_over_a_chain_that_contradicts_the_last_one(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch, anchors: Path) -> None:
+    """Publishing after a rewrite would vouch for it: the publisher checks that the chain still
+    holds the head it published last before it signs a new one."""
+    with runtime.engine.connect() as conn:
+        kept = conn.execute(text("SELECT hash FROM audit_log WHERE seq = 3")).scalar_one()
+    _owner(runtime, "DELETE FROM audit_log WHERE seq > 3")
+    with runtime.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_head SET seq = 3, hash = :h"), {"h": kept})
+    _record(runtime, 3, start=10)  # chained as entries 4 to 6
+    result = _cli(runtime, monkeypatch, "audit", "anchor", "--out", str(anchors))
+    assert result.exit_code == 1, result.output
+    assert "no longer holds the head published last" in result.output
+    assert len(anchors.read_text().splitlines()) == 1
+    with runtime.engine.connect() as conn:
+        assert conn.execute(text("SELECT max(seq) FROM audit_heads")).scalar_one() == 5
 
 
 @pytest.mark.parametrize(("edit", "words"), [
