@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, null, select, union_all, update
+from sqlalchemy import delete, func, literal, null, select, text, union_all, update
 from sqlalchemy import insert as insert_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -35,6 +35,14 @@ def data_keys_not_at(session: Session, version: int, limit: int) -> Sequence[Dat
     stmt = (select(DataKey).where(DataKey.kek_version != version)
             .order_by(DataKey.owner_id).limit(limit))
     return session.scalars(stmt).all()
+
+
+def lock_data_keys(session: Session) -> None:
+    """Hold off every writer of data keys until this transaction ends, and wait for those in
+    flight, so a count taken now stays true while a KEK is destroyed. SQLite transactions here
+    begin IMMEDIATE, which already holds the database's write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"LOCK TABLE {DataKey.__tablename__} IN SHARE MODE"))
 
 
 def count_data_keys_by_version(session: Session) -> dict[int, int]:
