@@ -171,14 +171,19 @@ def keys_status() -> None:
     keyring, now = runtime.vault.keyring, runtime.clock.now()
     with unit_of_work(runtime.sessions) as session:
         counts = repository.count_data_keys_by_version(session)
-    found = epochs.epochs(keyring, counts, _epoch_policy(settings))
+    policy = _epoch_policy(settings)
+    found = epochs.epochs(keyring, counts, policy)
     click.echo(f"active KEK version: {keyring.active_kek}")
     click.echo(f"key epochs: a new KEK every {settings.key_epoch_days} days; database backups "
                f"are kept at most {settings.backup_retention_days} days")
     warnings = []
     for e in found:
         state = "active" if e.active else f"closed {_day(e.closed_at)}"
-        due = f"rolls by {_day(e.due_at)}" if e.active else f"destroy by {_day(e.due_at)}"
+        if e.active:
+            destroy = e.due_at + policy.backup_retention if e.due_at else None
+            due = f"rolls by {_day(e.due_at)}, destroy by {_day(destroy)}"
+        else:
+            due = f"destroy by {_day(e.due_at)}"
         click.echo(f"  KEK v{e.version}: began {_day(e.began_at)}, {state}, "
                    f"{e.live_data_keys} data keys, {due}")
         if e.roll_unfinished:
@@ -210,6 +215,7 @@ def keys_status() -> None:
 def keys_rotate(batch: int, if_due: bool, out: Path | None) -> None:
     from cityid.db import unit_of_work
     from privacy import epochs, repository
+    from privacy.errors import KeyringError
     from privacy.keyring import FileKeyProvider, Keyring
     from privacy.vault import rewrap_all, rewrap_batch, start_epoch
 
@@ -250,8 +256,12 @@ def keys_rotate(batch: int, if_due: bool, out: Path | None) -> None:
         with unit_of_work(runtime.sessions) as session:
             return rewrap_batch(session, keyring, batch)
 
-    with click.progressbar(length=total, label="rewrapping data keys", file=sys.stderr) as bar:
-        rewrap_all(keyring, run_batch, on_progress=bar.update)
+    try:
+        with click.progressbar(length=total, label="rewrapping data keys",
+                               file=sys.stderr) as bar:
+            rewrap_all(keyring, run_batch, on_progress=bar.update)
+    except KeyringError as exc:
+        _fail(exc.detail)
     click.echo(f"active KEK is now version {keyring.active_kek}; every data key is rewrapped.")
     with unit_of_work(runtime.sessions) as session:
         counts = repository.count_data_keys_by_version(session)

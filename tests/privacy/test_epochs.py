@@ -151,8 +151,9 @@ def test_status_shows_each_epoch_and_warns_when_one_is_overdue(
     epoch = timedelta(days=runtime.settings.key_epoch_days)
     status = cli("keys", "status")
     assert status.exit_code == 0, status.output
-    assert (f"KEK v1: began {began}, active, 3 data keys, rolls by {began + epoch}"
-            in status.output)
+    retention = timedelta(days=runtime.settings.backup_retention_days)
+    assert (f"KEK v1: began {began}, active, 3 data keys, rolls by {began + epoch}, destroy by "
+            f"{began + epoch + retention}") in status.output
     assert "WARNING" not in status.output
 
     clock.advance(epoch + timedelta(days=1))
@@ -163,7 +164,6 @@ def test_status_shows_each_epoch_and_warns_when_one_is_overdue(
     assert cli("keys", "rotate").exit_code == 0
     rolled_on = clock.now().date()
     after = cli("keys", "status").output
-    retention = timedelta(days=runtime.settings.backup_retention_days)
     assert (f"KEK v1: began {began}, closed {rolled_on}, 0 data keys, destroy by "
             f"{rolled_on + retention}") in after
     assert f"KEK v2: began {rolled_on}, active, 3 data keys" in after
@@ -262,3 +262,18 @@ def test_a_roll_killed_with_sigkill_loses_nothing_and_a_rerun_finishes_it(
         assert repository.count_data_keys_by_version(session) == {2: 10}
     assert cli("keys", "retire-kek", "1").exit_code == 0
     assert [_first_name(runtime, r) for r in ids] == names
+
+
+def test_a_data_key_under_a_kek_the_keyring_lacks_stops_the_roll_and_is_reported(
+        runtime: Runtime, clock: FixedClock, cli: Cli) -> None:
+    ids = _register(runtime, "Ana")
+    with unit_of_work(runtime.sessions) as session:
+        repository.add_data_key(session, DataKey(owner_id=uuid.uuid4(), kek_version=7,
+                                                 wrapped_dek=os.urandom(60),
+                                                 created_at=clock.now()))
+    stopped = cli("keys", "rotate")
+    assert stopped.exit_code == 1
+    assert "wrapped under KEK version 7, which this keyring no longer has" in stopped.output
+    assert runtime.vault.keyring.active_kek == 1
+    assert "WARNING: KEK v7: 1 data keys, KEY MISSING FROM KEYRING" in cli("keys", "status").output
+    assert _first_name(runtime, ids[0]) == "Ana"
