@@ -62,7 +62,8 @@ def prepare(settings: Settings) -> None:
     if first_run:
         click.echo(f"keyring created at {keyring_path.resolve()}: back it up apart from the "
                    "database; losing it loses every record", err=True)
-    elif settings.key_provider == "file" and keyring_path == settings.legacy_keyring_path:
+    elif settings.key_provider == "file" and settings.keyring_path is None \
+            and keyring_path == settings.legacy_keyring_path:
         click.echo(f"notice: the keyring {keyring_path} is inside the data folder, so a copy of "
                    f"{settings.data_dir} carries the keys with the data; move it to "
                    f"{settings.default_keyring_path} (a 0700 folder) or set "
