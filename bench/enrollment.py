@@ -365,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 names.append(name)
                 log(f"created database {name}; migrating")
                 upgrade(url)
-                runtimes.append(build_runtime(Settings(data_dir=Path(tmp), database_url=url)))
+                runtimes.append(build_runtime(Settings(data_dir=Path(tmp), database_url=url,
+                                                       keyring_path=Path(tmp) / "keyring.json")))
             run(runtimes[0], runtimes[1], args, bench_started)
     finally:
         for runtime in runtimes:

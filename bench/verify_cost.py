@@ -202,6 +202,8 @@ def main() -> None:
     try:
         with throwaway_database(args.database_url) as url:
             env = {**os.environ, "CITYID_DATABASE_URL": url, "CITYID_DATA_DIR": str(data_dir),
+                   # The throwaway keyring stays in the folder that is removed at the end.
+                   "CITYID_KEYRING_PATH": str(data_dir / "keyring.json"),
                    "CITYID_ENV": "development", "CITYID_LOG_LEVEL": "WARNING",
                    "CITYID_STATUS_LIST_SIZE": "131072",
                    "CITYID_PARTNER_REQUESTS_PER_MINUTE": "100000000",

@@ -315,6 +315,7 @@ def sample_qr_texts(env: dict[str, str], count: int) -> list[str]:
     from idcard.models import Card
 
     settings = Settings(data_dir=Path(env["CITYID_DATA_DIR"]),
+                        keyring_path=Path(env["CITYID_KEYRING_PATH"]),
                         database_url=env["CITYID_DATABASE_URL"],
                         status_list_size=int(env["CITYID_STATUS_LIST_SIZE"]))
     runtime = build_runtime(settings)
@@ -481,6 +482,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with throwaway_database(args.database_url) as url:
             env = {**os.environ, "CITYID_DATABASE_URL": url, "CITYID_DATA_DIR": str(data_dir),
+                   # The throwaway keyring stays in the folder that is removed at the end.
+                   "CITYID_KEYRING_PATH": str(data_dir / "keyring.json"),
                    "CITYID_ENV": "development", "CITYID_LOG_LEVEL": "WARNING",
                    "CITYID_STATUS_LIST_SIZE": str(max(131_072, 1 << (2 * max(sizes)).bit_length())),
                    "CITYID_PARTNER_REQUESTS_PER_MINUTE": "100000000",

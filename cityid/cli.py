@@ -16,6 +16,7 @@ from cityid.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from api.runtime import Runtime
+    from privacy.epochs import EpochPolicy
 
 
 def _runtime(settings: Settings | None = None) -> Runtime:
@@ -54,8 +55,19 @@ def prepare(settings: Settings) -> None:
     upgrade(settings.effective_database_url)
     from idcard.service import ensure_signing_key
 
+    keyring_path = settings.effective_keyring_path
+    first_run = settings.key_provider == "file" and not keyring_path.exists()
     runtime = _runtime(settings)
     ensure_signing_key(runtime.vault, runtime.clock.now())  # the keyring file is made here too
+    if first_run:
+        click.echo(f"keyring created at {keyring_path.resolve()}: back it up apart from the "
+                   "database; losing it loses every record", err=True)
+    elif settings.key_provider == "file" and settings.keyring_path is None \
+            and keyring_path == settings.legacy_keyring_path:
+        click.echo(f"notice: the keyring {keyring_path} is inside the data folder, so a copy of "
+                   f"{settings.data_dir} carries the keys with the data; move it to "
+                   f"{settings.default_keyring_path} (a 0700 folder) or set "
+                   "CITYID_KEYRING_PATH", err=True)
 
 
 @main.command(help="Start the service (migrates the database and makes keys on first run).")
@@ -136,70 +148,183 @@ def keys() -> None:
     pass
 
 
-@keys.command("status", help="Show key versions and how many data keys each wraps.")
+def _epoch_policy(settings: Settings) -> EpochPolicy:
+    from datetime import timedelta
+
+    from privacy.epochs import EpochPolicy
+
+    return EpochPolicy(length=timedelta(days=settings.key_epoch_days),
+                       backup_retention=timedelta(days=settings.backup_retention_days))
+
+
+def _day(moment: datetime | None) -> str:
+    return moment.date().isoformat() if moment else "unknown"
+
+
+@keys.command("status", help="Show each key epoch (KEK version): when it began, how many data "
+              "keys it wraps, when it rolls or is due to be destroyed; warn when overdue.")
 def keys_status() -> None:
     from cityid.db import unit_of_work
-    from privacy import repository
+    from privacy import epochs, repository
 
-    runtime = _runtime()
-    keyring = runtime.vault.keyring
+    settings = get_settings()
+    runtime = _runtime(settings)
+    keyring, now = runtime.vault.keyring, runtime.clock.now()
     with unit_of_work(runtime.sessions) as session:
         counts = repository.count_data_keys_by_version(session)
+    policy = _epoch_policy(settings)
+    found = epochs.epochs(keyring, counts, policy)
     click.echo(f"active KEK version: {keyring.active_kek}")
-    for version in sorted(keyring.keks):
-        click.echo(f"  KEK v{version}: {counts.get(version, 0)} data keys")
-    orphans = {v: n for v, n in counts.items() if v not in keyring.keks}
-    for version, n in orphans.items():
-        click.echo(f"  KEK v{version}: {n} data keys, KEY MISSING FROM KEYRING")
+    click.echo(f"key epochs: a new KEK every {settings.key_epoch_days} days; database backups "
+               f"are kept at most {settings.backup_retention_days} days")
+    warnings = []
+    for e in found:
+        state = "active" if e.active else f"closed {_day(e.closed_at)}"
+        if e.active:
+            destroy = e.due_at + policy.backup_retention if e.due_at else None
+            due = f"rolls by {_day(e.due_at)}, destroy by {_day(destroy)}"
+        else:
+            due = f"destroy by {_day(e.due_at)}"
+        click.echo(f"  KEK v{e.version}: began {_day(e.began_at)}, {state}, "
+                   f"{e.live_data_keys} data keys, {due}")
+        if e.roll_unfinished:
+            warnings.append(f"KEK v{e.version} still wraps {e.live_data_keys} live data keys: "
+                            "the roll is unfinished; run `cityid keys rotate` to finish it")
+        elif e.overdue(now):
+            warnings.append(
+                f"epoch of KEK v{e.version} is overdue (since {_day(e.due_at)}): run "
+                + ("`cityid keys rotate`" if e.active else
+                   f"`cityid keys retire-kek` to destroy KEK v{e.version}"))
+    for version, n in sorted(counts.items()):
+        if version not in keyring.keks:
+            warnings.append(f"KEK v{version}: {n} data keys, KEY MISSING FROM KEYRING")
+    since = epochs.shredded_unreadable_before(keyring)
+    if since is not None:
+        click.echo(f"residents shredded before {since.isoformat(timespec='seconds')} are "
+                   "unreadable in every backup")
+    for warning in warnings:
+        click.echo(f"WARNING: {warning}")
 
 
-@keys.command("rotate", help="Add a KEK version and rewrap every data key, online.")
+@keys.command("rotate", help="Roll the key epoch: add a KEK version and rewrap every data key "
+              "under it, online. Run again after an interruption: it finishes the roll.")
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--if-due", "if_due", is_flag=True,
+              help="Only roll when the epoch is over (for a daily schedule).")
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None,
               help="Write the new keyring here (needed when keys come from the environment).")
-def keys_rotate(batch: int, out: Path | None) -> None:
+def keys_rotate(batch: int, if_due: bool, out: Path | None) -> None:
     from cityid.db import unit_of_work
-    from privacy import repository
+    from privacy import epochs, repository
+    from privacy.errors import KeyringError
     from privacy.keyring import FileKeyProvider, Keyring
-    from privacy.vault import rewrap_batch, rotate_kek
+    from privacy.vault import rewrap_all, rewrap_batch, start_epoch
 
-    runtime = _runtime()
-    provider = runtime.vault.provider
-    save_to = FileKeyProvider(out, create=False) if out else None
-    if save_to is None and not provider.writable:
-        _fail("the keyring comes from the environment; pass --out FILE for the new keyring")
+    settings = get_settings()
+    runtime = _runtime(settings)
+    provider, now = runtime.vault.provider, runtime.clock.now()
+    policy = _epoch_policy(settings)
+    keyring = provider.load()
     with unit_of_work(runtime.sessions) as session:
-        total = sum(repository.count_data_keys_by_version(session).values())
+        counts = repository.count_data_keys_by_version(session)
+    behind = sum(n for v, n in counts.items() if v != keyring.active_kek)
+    if behind:
+        # An earlier roll was interrupted (or a key was written under the old KEK as it ended):
+        # finish it instead of starting another epoch.
+        click.echo(f"finishing the roll to KEK version {keyring.active_kek}: {behind} data keys "
+                   "are still under older versions", err=True)
+        total = behind
+    else:
+        current = epochs.active_epoch(keyring, counts, policy)
+        if if_due and not current.overdue(now):
+            click.echo(f"the epoch of KEK version {keyring.active_kek} began "
+                       f"{_day(current.began_at)} and rolls on {_day(current.due_at)}; "
+                       "nothing to do")
+            return
+        save_to = FileKeyProvider(out, create=False) if out else None
+        if save_to is None and not provider.writable:
+            _fail("the keyring comes from the environment; pass --out FILE for the new keyring")
+        keyring = start_epoch(provider, now=now, save_to=save_to)
+        if save_to is not None:
+            # Running processes can't read a data key wrapped under a KEK they don't have yet.
+            click.echo(f"new keyring with KEK version {keyring.active_kek} written to {out}. "
+                       "Load it into CITYID_KEYRING for every process, then run "
+                       "`cityid keys rotate` again to rewrap the data keys.")
+            return
+        total = sum(counts.values())
 
     def run_batch(keyring: Keyring) -> int:
         with unit_of_work(runtime.sessions) as session:
             return rewrap_batch(session, keyring, batch)
 
-    with click.progressbar(length=total, label="rewrapping data keys", file=sys.stderr) as bar:
-        keyring = rotate_kek(provider, run_batch, on_progress=bar.update, save_to=save_to)
-    click.echo(f"active KEK is now version {keyring.active_kek}; every data key is rewrapped. "
-               "Older versions can be removed with `cityid keys retire-kek VERSION`.")
-
-
-@keys.command("retire-kek", help="Remove an old KEK version once no data key needs it.")
-@click.argument("version", type=int)
-def keys_retire(version: int) -> None:
-    from cityid.db import unit_of_work
-    from privacy import repository
-    from privacy.errors import KeyringError
-
-    runtime = _runtime()
-    provider = runtime.vault.provider
-    with unit_of_work(runtime.sessions) as session:
-        still = repository.count_data_keys_by_version(session).get(version, 0)
-    if still:
-        _fail(f"{still} data keys are still wrapped under version {version}; run "
-              "`cityid keys rotate` first")
     try:
-        provider.save(provider.load().without_kek(version))
+        with click.progressbar(length=total, label="rewrapping data keys",
+                               file=sys.stderr) as bar:
+            rewrap_all(keyring, run_batch, on_progress=bar.update)
     except KeyringError as exc:
         _fail(exc.detail)
-    click.echo(f"KEK version {version} removed")
+    click.echo(f"active KEK is now version {keyring.active_kek}; every data key is rewrapped.")
+    with unit_of_work(runtime.sessions) as session:
+        counts = repository.count_data_keys_by_version(session)
+    for e in epochs.epochs(keyring, counts, policy):
+        if not e.active:
+            click.echo(f"KEK version {e.version} is due to be destroyed on {_day(e.due_at)}, "
+                       "when the backups that need it have expired (`cityid keys retire-kek`).")
+
+
+@keys.command("retire-kek", help="Destroy the KEKs of closed epochs whose backups have expired "
+              "(or VERSION now), once no live data key needs them.")
+@click.argument("version", type=int, required=False)
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Write the new keyring here (needed when keys come from the environment).")
+def keys_retire(version: int | None, out: Path | None) -> None:
+    from cityid.db import unit_of_work
+    from privacy import epochs, repository
+    from privacy.errors import KeyringError
+    from privacy.keyring import FileKeyProvider
+
+    settings = get_settings()
+    runtime = _runtime(settings)
+    provider, now = runtime.vault.provider, runtime.clock.now()
+    save_to = FileKeyProvider(out, create=False) if out else provider
+    if not save_to.writable:
+        _fail("the keyring comes from the environment; pass --out FILE for the new keyring")
+    keyring = provider.load()
+    with unit_of_work(runtime.sessions) as session:
+        # Counted under a lock that waits for writers in flight and holds off new ones until the
+        # keyring is saved, so no data key lands under a KEK between this count and its end.
+        repository.lock_data_keys(session)
+        counts = repository.count_data_keys_by_version(session)
+        if version is None:
+            targets = [e.version for e in
+                       epochs.due_for_destruction(keyring, counts, _epoch_policy(settings), now)]
+            if not targets:
+                closed = [e for e in epochs.epochs(keyring, counts, _epoch_policy(settings))
+                          if not e.active]
+                click.echo("no KEK is due to be destroyed" + "".join(
+                    f"; KEK version {e.version} is due on {_day(e.due_at)}" for e in closed))
+                return
+        else:
+            if version not in keyring.keks:
+                _fail(f"KEK version {version} is not in the keyring")
+            targets = [version]
+        for v in targets:
+            if counts.get(v):
+                _fail(f"{counts[v]} data keys are still wrapped under version {v}; run "
+                      "`cityid keys rotate` to finish the roll first")
+        try:
+            for v in targets:
+                keyring = keyring.without_kek(v)
+            save_to.save(keyring)
+        except KeyringError as exc:
+            _fail(exc.detail)
+    for v in targets:
+        click.echo(f"KEK version {v} destroyed; database backups from its epoch can no longer "
+                   "be restored")
+    since = epochs.shredded_unreadable_before(keyring)
+    if since is not None:
+        click.echo(f"residents shredded before {since.isoformat(timespec='seconds')} are "
+                   "unreadable in every backup")
 
 
 @keys.command("init", help="Print a new keyring as JSON, for CITYID_KEYRING in production.")

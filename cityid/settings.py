@@ -29,8 +29,14 @@ class Settings(BaseSettings):
     database_url: str = ""
     # Key material lives outside the database: a 0600 file made on first run, or the environment.
     key_provider: Literal["file", "env"] = "file"
+    # Default: keys/keyring.json beside the data folder, never inside it, so a copy of the data
+    # folder (a backup) does not carry the keys that open it.
     keyring_path: Path | None = None
     keyring: str = Field(default="", repr=False)
+    # Key epochs (privacy/epochs.py): a new KEK every epoch; database backups are kept at most
+    # this long, and the old KEK is destroyed when the last backup that needs it has expired.
+    key_epoch_days: int = Field(default=30, ge=1, le=366)
+    backup_retention_days: int = Field(default=30, ge=0, le=366)
 
     # How often each API process links waiting audit entries into the hash chain. An entry is
     # durable from its request's commit; until chained, an edit or deletion would go unnoticed.
@@ -89,8 +95,22 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'cityid.db').as_posix()}"
 
     @property
+    def legacy_keyring_path(self) -> Path:
+        """Where the keyring used to be made, inside the data folder."""
+        return self.data_dir / "keyring.json"
+
+    @property
+    def default_keyring_path(self) -> Path:
+        return self.data_dir.parent / "keys" / "keyring.json"
+
+    @property
     def effective_keyring_path(self) -> Path:
-        return self.keyring_path or (self.data_dir / "keyring.json")
+        if self.keyring_path:
+            return self.keyring_path
+        # An installation made before the keyring moved keeps working where its keyring is.
+        if not self.default_keyring_path.exists() and self.legacy_keyring_path.exists():
+            return self.legacy_keyring_path
+        return self.default_keyring_path
 
     @property
     def rate_limit_storage_uri(self) -> str:
@@ -100,6 +120,9 @@ class Settings(BaseSettings):
     def _refuse_weak_secrets(self) -> Settings:
         if self.max_requests_in_flight >= self.worker_threads:
             raise ValueError("CITYID_MAX_REQUESTS_IN_FLIGHT must be below CITYID_WORKER_THREADS")
+        if self.backup_retention_days > self.key_epoch_days:
+            raise ValueError("CITYID_BACKUP_RETENTION_DAYS must not exceed CITYID_KEY_EPOCH_DAYS: "
+                             "a backup kept longer than one key epoch outlives the shredding")
         if self.env == "development":
             return self
         url = make_url(self.effective_database_url)

@@ -1,9 +1,10 @@
 """Retention: keep personal data only as long as the program needs it.
 
 A run finds what is due, then purges it in batches, one transaction each: the resident's data
-key is destroyed (so every copy of their ciphertext, backups included, is unreadable) and the
-rows are deleted. Legal holds stop a purge. Several runs may work at once: each resident is
-row-locked with SKIP LOCKED, and re-checked inside the lock, so each is purged exactly once.
+key is destroyed (their ciphertext is unreadable at once in the live database, and in every
+backup once the key epoch closes: see ``privacy.epochs``) and the rows are deleted. Legal holds
+stop a purge. Several runs may work at once: each resident is row-locked with SKIP LOCKED, and
+re-checked inside the lock, so each is purged exactly once.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Key material, kept outside the database behind a small key-provider interface.
 
 A keyring holds versioned key-encryption keys (KEKs), the blind-index key, and the card signing
-keys. The embedded default is a 0600 JSON file made on first run; in production the keyring can
-come from the environment (``CITYID_KEYRING``), and a KMS or HSM can implement ``KeyProvider``.
+keys. Each KEK version is a key epoch: the keyring records when it began, so the epoch schedule
+(see ``privacy.epochs``) can say when it rolls and when its KEK is due to be destroyed. The
+embedded default is a 0600 JSON file made on first run; in production the keyring can come from
+the environment (``CITYID_KEYRING``), and a KMS or HSM can implement ``KeyProvider``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +31,12 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("an epoch start has no time zone")
+    return moment.astimezone(UTC)
 
 
 def _check_key(name: str, raw: bytes) -> bytes:
@@ -56,10 +65,15 @@ class Keyring:
     index_key: bytes
     signing_keys: tuple[SigningKey, ...] = field(default=())
     active_signing_kid: str | None = None
+    # When each KEK version became the active one. Keyrings made before epochs were recorded
+    # lack it; the schedule treats such an epoch as due.
+    kek_began: dict[int, datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.active_kek not in self.keks:
             raise KeyringError("the active KEK version is not in the keyring")
+        if not set(self.kek_began) <= set(self.keks):
+            raise KeyringError("an epoch start names a KEK version that is not in the keyring")
         for version, kek in self.keks.items():
             _check_key(f"KEK version {version}", kek)
         _check_key("index key", self.index_key)
@@ -67,9 +81,10 @@ class Keyring:
             raise KeyringError("keys in a keyring must all differ")
 
     @classmethod
-    def generate(cls) -> Keyring:
+    def generate(cls, now: datetime | None = None) -> Keyring:
         return cls(keks={1: secrets.token_bytes(KEY_BYTES)}, active_kek=1,
-                   index_key=secrets.token_bytes(KEY_BYTES))
+                   index_key=secrets.token_bytes(KEY_BYTES),
+                   kek_began={1: now or datetime.now(UTC)})
 
     def kek(self, version: int) -> bytes:
         try:
@@ -77,28 +92,29 @@ class Keyring:
         except KeyError:
             raise KeyringError(f"KEK version {version} is not in the keyring") from None
 
-    def with_new_kek(self) -> Keyring:
+    def with_new_kek(self, now: datetime | None = None) -> Keyring:
+        """A new epoch: a new KEK version, active from ``now``."""
         version = max(self.keks) + 1
-        keks = {**self.keks, version: secrets.token_bytes(KEY_BYTES)}
-        return Keyring(keks, version, self.index_key, self.signing_keys, self.active_signing_kid)
+        return replace(self, keks={**self.keks, version: secrets.token_bytes(KEY_BYTES)},
+                       active_kek=version,
+                       kek_began={**self.kek_began, version: now or datetime.now(UTC)})
 
     def without_kek(self, version: int) -> Keyring:
         if version == self.active_kek:
             raise KeyringError("the active KEK cannot be removed")
-        keks = {v: k for v, k in self.keks.items() if v != version}
-        return Keyring(keks, self.active_kek, self.index_key, self.signing_keys,
-                       self.active_signing_kid)
+        return replace(self, keks={v: k for v, k in self.keks.items() if v != version},
+                       kek_began={v: t for v, t in self.kek_began.items() if v != version})
 
     def with_signing_key(self, key: SigningKey, *, activate: bool = True) -> Keyring:
-        keys = (*self.signing_keys, key)
-        active = key.kid if activate else self.active_signing_kid
-        return Keyring(self.keks, self.active_kek, self.index_key, keys, active)
+        return replace(self, signing_keys=(*self.signing_keys, key),
+                       active_signing_kid=key.kid if activate else self.active_signing_kid)
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "format": FORMAT,
             "kek": {"active": self.active_kek,
-                    "versions": {str(v): _b64(k) for v, k in sorted(self.keks.items())}},
+                    "versions": {str(v): _b64(k) for v, k in sorted(self.keks.items())},
+                    "began": {str(v): t.isoformat() for v, t in sorted(self.kek_began.items())}},
             "index_key": _b64(self.index_key),
             "signing": {
                 "active": self.active_signing_kid,
@@ -129,6 +145,8 @@ class Keyring:
                     for k in signing.get("keys", [])
                 ),
                 active_signing_kid=signing.get("active"),
+                kek_began={int(v): _aware(datetime.fromisoformat(t))
+                           for v, t in (kek.get("began") or {}).items()},
             )
         except KeyringError:
             raise
@@ -186,7 +204,8 @@ class FileKeyProvider:
             self._cached = None
 
     def _write(self, keyring: Keyring, *, exclusive: bool) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.exists():
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if exclusive:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -196,6 +215,7 @@ class FileKeyProvider:
                 handle.write(keyring.to_json())
                 handle.flush()
                 os.fsync(handle.fileno())
+            _fsync_directory(self.path.parent)
             return
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -204,6 +224,17 @@ class FileKeyProvider:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
+        _fsync_directory(self.path.parent)
+
+
+def _fsync_directory(path: Path) -> None:
+    # The rename must reach the disk before any data key is wrapped under the new KEK, or a crash
+    # could leave the database needing a key that the file on disk does not have.
+    directory = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 class EnvKeyProvider:

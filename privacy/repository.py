@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, null, select, union_all, update
+from sqlalchemy import delete, func, literal, null, select, text, union_all, update
 from sqlalchemy import insert as insert_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -44,6 +44,14 @@ def data_keys_not_at(session: Session, version: int, limit: int) -> Sequence[Dat
     return session.scalars(stmt).all()
 
 
+def lock_data_keys(session: Session) -> None:
+    """Hold off every writer of data keys until this transaction ends, and wait for those in
+    flight, so a count taken now stays true while a KEK is destroyed. SQLite transactions here
+    begin IMMEDIATE, which already holds the database's write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"LOCK TABLE {DataKey.__tablename__} IN SHARE MODE"))
+
+
 def count_data_keys_by_version(session: Session) -> dict[int, int]:
     rows = session.execute(select(DataKey.kek_version, func.count()).group_by(DataKey.kek_version))
     return {int(v): int(n) for v, n in rows}
@@ -56,6 +64,8 @@ def rewrap_data_key(session: Session, owner_id: uuid.UUID, *, from_version: int,
         update(DataKey)
         .where(DataKey.owner_id == owner_id, DataKey.kek_version == from_version)
         .values(kek_version=to_version, wrapped_dek=wrapped)
+        # Matching the statement against every key the batch loaded made a batch quadratic.
+        .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
 

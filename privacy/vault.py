@@ -15,7 +15,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -152,7 +152,9 @@ class Vault:
         return handle
 
     def shred(self, session: Session, owner_id: uuid.UUID) -> bool:
-        """Destroy the owner's DEK: every ciphertext under it, backups included, is unreadable."""
+        """Destroy the owner's DEK: their ciphertext in the live database is unreadable at once.
+        Backups taken before still hold the DEK, wrapped under the KEK of its epoch; they can't
+        open it once that KEK is destroyed, when the epoch has rolled (``privacy.epochs``)."""
         self._opened(session).pop(owner_id, None)
         return repository.delete_data_key(session, owner_id)
 
@@ -180,9 +182,11 @@ class Vault:
 
 
 def rewrap_batch(session: Session, keyring: Keyring, batch: int) -> int:
-    """Rewrap up to ``batch`` DEKs to the active KEK; returns how many moved."""
-    moved = 0
-    for key in repository.data_keys_not_at(session, keyring.active_kek, batch):
+    """Rewrap up to ``batch`` DEKs still under older KEKs to the active one. Returns how many it
+    found there (moved here, or moved or shredded meanwhile by someone else); 0 once none is
+    left, so the caller loops until the roll is done."""
+    found = repository.data_keys_not_at(session, keyring.active_kek, batch)
+    for key in found:
         try:
             dek = unwrap_dek(keyring, key.owner_id, key.wrapped_dek, key.kek_version)
         except KeyringError:
@@ -190,24 +194,37 @@ def rewrap_batch(session: Session, keyring: Keyring, batch: int) -> int:
                 f"a data key is wrapped under KEK version {key.kek_version}, which this keyring "
                 "no longer has") from None
         wrapped = wrap_dek(keyring, key.owner_id, dek, keyring.active_kek)
-        if repository.rewrap_data_key(session, key.owner_id, from_version=key.kek_version,
-                                      to_version=keyring.active_kek, wrapped=wrapped):
-            moved += 1
-    return moved
+        repository.rewrap_data_key(session, key.owner_id, from_version=key.kek_version,
+                                   to_version=keyring.active_kek, wrapped=wrapped)
+    return len(found)
+
+
+def start_epoch(provider: KeyProvider, *, now: datetime,
+                save_to: KeyProvider | None = None) -> Keyring:
+    """Add a KEK version, active from ``now``, and persist the keyring before any DEK is
+    wrapped under it, so the database never needs a key that is not stored."""
+    keyring = provider.load().with_new_kek(now)
+    (save_to or provider).save(keyring)
+    return keyring
+
+
+def rewrap_all(keyring: Keyring, run_batch: Callable[[Keyring], int],
+               *, on_progress: Callable[[int], None] | None = None) -> int:
+    """Move every DEK to the active KEK. ``run_batch`` runs one batch in its own transaction, so
+    the service stays online and an interrupted roll keeps what it did: run it again and it
+    picks up what is left (each rewrap is a compare-and-set, so nothing is done twice)."""
+    total = 0
+    while found := run_batch(keyring):
+        total += found
+        if on_progress:
+            on_progress(found)
+    return total
 
 
 def rotate_kek(provider: KeyProvider, run_batch: Callable[[Keyring], int],
-               *, on_progress: Callable[[int], None] | None = None,
+               *, now: datetime, on_progress: Callable[[int], None] | None = None,
                save_to: KeyProvider | None = None) -> Keyring:
-    """Add a KEK version, persist the keyring first (so no DEK is ever wrapped under a key that
-    is not stored), then rewrap every DEK. ``run_batch`` runs one batch in its own transaction, so
-    the service stays online. Loops until no DEK is left under an older version."""
-    target = save_to or provider
-    keyring = provider.load().with_new_kek()
-    target.save(keyring)
-    while True:
-        moved = run_batch(keyring)
-        if on_progress:
-            on_progress(moved)
-        if moved == 0:
-            return keyring
+    """Start a new epoch and rewrap every DEK under its KEK."""
+    keyring = start_epoch(provider, now=now, save_to=save_to)
+    rewrap_all(keyring, run_batch, on_progress=on_progress)
+    return keyring

@@ -62,3 +62,23 @@ def test_the_dockerfile_installs_the_project_as_the_readme_does() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "pip install --no-cache-dir -e ." in dockerfile
     assert "pip install -e ." in readme
+
+
+def test_the_default_keyring_is_beside_the_data_folder_not_in_it(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var")
+    assert settings.effective_keyring_path == tmp_path / "keys" / "keyring.json"
+    assert not settings.effective_keyring_path.is_relative_to(settings.data_dir)
+
+
+def test_a_keyring_left_in_the_data_folder_by_an_older_version_is_still_used(
+        tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "keyring.json").write_text("{}")
+    settings = Settings(data_dir=tmp_path / "var")
+    assert settings.effective_keyring_path == tmp_path / "var" / "keyring.json"
+
+
+def test_backups_kept_longer_than_one_key_epoch_are_refused() -> None:
+    with pytest.raises(ValidationError, match="must not exceed CITYID_KEY_EPOCH_DAYS"):
+        Settings(key_epoch_days=30, backup_retention_days=31)
+    assert Settings(key_epoch_days=30, backup_retention_days=7).backup_retention_days == 7
