@@ -108,6 +108,8 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
                           partner_service.access_of(partner, staff_id=account.id)
                           if partner is not None else None)
     if not rule.allows(principal.role):
+        # Signed in, just not allowed here: the 403 page links back to this person's home.
+        request.state.principal = principal
         raise Forbidden()
     return principal
 

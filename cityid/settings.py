@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=10 * 1024)
     city_timezone: str = "America/New_York"
     redemption_void_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # The partner desk's result (verdict, benefits, receipt) leaves the screen after this long,
+    # so the next person in line does not see it (DCC verifier apps clear after about 2 min).
+    partner_desk_clear_seconds: int = Field(default=120, ge=10, le=3600)
     partner_requests_per_minute: int = Field(default=1200, ge=1)
     partner_requests_per_minute_per_client: int = Field(default=2400, ge=1)
     holder_history_per_hour: int = Field(default=10, ge=1)

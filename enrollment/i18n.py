@@ -24,6 +24,10 @@ STATUSES = (
     "card_issued", "ready_for_pickup", "mailed", "picked_up",
 )
 
+# A card's states that replace the application status on the status page: once a card was issued,
+# what matters to the applicant is whether it still works, not that it was made.
+CARD_STATES = ("suspended", "revoked", "expired")
+
 # Babel/CLDR locale of each supported language; the program offers Simplified Chinese only.
 LOCALE_IDS: Mapping[str, str] = {lang: lang for lang in SUPPORTED} | {"zh": "zh_Hans"}
 
@@ -32,6 +36,7 @@ NOT_FOUND_KEY = "status_check.not_found"
 THROTTLED_KEY = "status_check.throttled"
 MESSAGE_KEYS = frozenset(
     [f"status.{status}.{part}" for status in STATUSES for part in ("label", "next")]
+    + [f"card.{state}.{part}" for state in CARD_STATES for part in ("label", "next")]
     + [NOT_FOUND_KEY, THROTTLED_KEY]
 )
 
@@ -126,6 +131,14 @@ def status_message(status: str, lang: str) -> tuple[str, str]:
         raise ValueError(f"unknown application status {status!r}")
     catalog = _catalog(lang)
     return catalog[f"status.{status}.label"], catalog[f"status.{status}.next"]
+
+
+def card_message(state: str, lang: str) -> tuple[str, str]:
+    """A card's state and the holder's next step, in ``lang``."""
+    if state not in CARD_STATES:
+        raise ValueError(f"no status message for a card that is {state!r}")
+    catalog = _catalog(lang)
+    return catalog[f"card.{state}.label"], catalog[f"card.{state}.next"]
 
 
 def not_found_message(lang: str) -> str:

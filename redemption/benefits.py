@@ -14,7 +14,12 @@ from cityid.clock import Clock
 from privacy import audit
 from privacy.audit import Actor
 from redemption import repository
-from redemption.errors import BenefitNotFound, BenefitWindowInvalid, PartnerNotFound
+from redemption.errors import (
+    BenefitLimitUnsupported,
+    BenefitNotFound,
+    BenefitWindowInvalid,
+    PartnerNotFound,
+)
 from redemption.models import Benefit, Redemption
 from redemption.schemas import (
     BenefitCreate,
@@ -30,6 +35,15 @@ if TYPE_CHECKING:
     from redemption.service import PartnerAccess
 
 DEFAULT_MEMBERSHIP_DAYS = 365
+
+# The limits each category can be given, as data. A membership is redeemed once and then lasts
+# its length (membership_days) from that first use, after which it can be renewed: its length
+# is its limit, so a limit sent with it (say "lifetime") could only be rewritten, and is refused.
+LIMIT_PERIODS_BY_CATEGORY: dict[str, frozenset[str]] = {
+    "membership": frozenset(),
+    "discount": frozenset({"lifetime", "calendar_year", "calendar_month", "rolling_days"}),
+    "service": frozenset({"lifetime", "calendar_year", "calendar_month", "rolling_days"}),
+}
 
 
 @dataclass(frozen=True)
@@ -89,10 +103,42 @@ def member_until(benefit: Benefit, live: list[Redemption], zone: ZoneInfo) -> da
         .astimezone(zone).date()
 
 
+def _check_limit(data: BenefitCreate) -> None:
+    if data.limit is None or data.limit.period in LIMIT_PERIODS_BY_CATEGORY[data.category]:
+        return
+    if data.category == "membership":
+        raise BenefitLimitUnsupported(
+            f"A membership cannot take a {data.limit.period!r} limit: it lasts membership_days "
+            f"({DEFAULT_MEMBERSHIP_DAYS} unless given) from its first use and can then be "
+            "renewed, so its length is its limit. Send membership_days without a limit, or "
+            "make it a service or discount with the limit you want.")
+    raise BenefitLimitUnsupported(
+        f"A {data.category} cannot take a {data.limit.period!r} limit.")
+
+
+def next_available(benefit: Benefit, live: list[Redemption], at: datetime,
+                   zone: ZoneInfo) -> date | None:
+    """The first day a used-up limit lets the holder redeem again: the next calendar period, or
+    the day the oldest counted redemption leaves the rolling window. Never, for a lifetime one."""
+    if len(live) < benefit.limit_count:
+        return None
+    local = at.astimezone(zone).date()
+    match benefit.limit_period:
+        case "calendar_year":
+            return date(local.year + 1, 1, 1)
+        case "calendar_month":
+            return date(local.year + local.month // 12, local.month % 12 + 1, 1)
+        case "rolling_days":
+            oldest = sorted(r.redeemed_at for r in live)[len(live) - benefit.limit_count]
+            return (oldest + timedelta(days=benefit.limit_days or 0)).astimezone(zone).date()
+    return None
+
+
 def create_benefit(session: Session, *, actor: Actor, clock: Clock,
                    data: BenefitCreate) -> BenefitOut:
     if repository.get_partner(session, data.partner_id) is None:
         raise PartnerNotFound()
+    _check_limit(data)
     if data.category == "membership":
         # A membership is redeemed once and then lasts its length: the limit is the length.
         days = data.membership_days or DEFAULT_MEMBERSHIP_DAYS
@@ -150,7 +196,8 @@ def holder_states(session: Session, *, partner_id: uuid.UUID, resident_id: uuid.
             used_in_period=len(live),
             last_redeemed_on=max(r.redeemed_at for r in live).astimezone(zone).date()
             if live else None,
-            member_until=member_until(benefit, live, zone)))
+            member_until=member_until(benefit, live, zone),
+            next_available_on=next_available(benefit, live, now, zone)))
     return states
 
 

@@ -137,3 +137,11 @@ class BenefitWindowInvalid(AppError):
     kind = ErrorKind.INVALID
     code = "benefit_window_invalid"
     title = "A benefit's active window must end on or after it starts"
+
+
+class BenefitLimitUnsupported(AppError):
+    """A limit the catalogue would not honour as sent: refused rather than quietly rewritten."""
+
+    kind = ErrorKind.INVALID
+    code = "benefit_limit_unsupported"
+    title = "The catalogue cannot honour that limit for this kind of benefit"

@@ -167,3 +167,14 @@ def void(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     assert benefit is not None
     return _receipt(desk, partner, redemption, benefit, session)
 
+
+
+def receipt(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
+            redemption_id: uuid.UUID) -> ReceiptOut:
+    """A receipt this partner recorded, to show again (the desk's void confirmation)."""
+    redemption = repository.get_redemption(session, redemption_id)
+    if redemption is None or redemption.partner_id != partner.partner_id:
+        raise RedemptionNotFound()
+    benefit = repository.get_benefit(session, redemption.benefit_id)
+    assert benefit is not None
+    return _receipt(desk, partner, redemption, benefit, session)

@@ -144,6 +144,8 @@ class HolderBenefitState(BaseModel):
     used_in_period: int
     last_redeemed_on: date | None
     member_until: date | None
+    # When a limit that is used up opens again; None while available, and for a once-only one.
+    next_available_on: date | None = None
 
 
 class RedemptionIn(CardPresented):

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Header, Request
 
 from api.deps import RuntimeDep, SessionDep, client_address
 from enrollment import i18n
-from enrollment import service as enrollment
 from enrollment.schemas import StatusCheckIn, StatusOut
+from idcard import status_check
 
 router = APIRouter(prefix="/v1", tags=["applicants"])
 
@@ -18,7 +18,7 @@ def check_status(body: StatusCheckIn, request: Request, session: SessionDep,
                  accept_language: Annotated[str | None, Header()] = None) -> StatusOut:
     """Public: the reference and date of birth travel in the body, never the URL."""
     lang = i18n.negotiate(accept_language, body.lang)
-    return enrollment.check_status(
-        session, desk=runtime.enrollment, limiter=runtime.limiter,
+    return status_check.check_status(
+        session, desk=runtime.cards, limiter=runtime.limiter,
         policy=runtime.status_check_policy, reference=body.reference,
         date_of_birth=body.date_of_birth, lang=lang, client=client_address(request))

@@ -29,6 +29,18 @@ ACCESS: dict[tuple[str, str], Rule] = {
 }
 
 
+# Roles as the staff page says them; the codes stay in the forms and the API.
+ROLE_NAMES: dict[str, str] = {
+    Role.CLERK: "Enrollment clerk", Role.SUPERVISOR: "Supervisor", Role.ADMIN: "Administrator",
+    Role.AUDITOR: "Auditor", Role.PARTNER_ADMIN: "Partner administrator",
+    Role.PARTNER_DESK: "Partner desk",
+}
+
+
+def role_name(role: str) -> str:
+    return ROLE_NAMES.get(role, role.replace("_", " ").capitalize())
+
+
 @router.get("/admin")
 def home(request: Request, _principal: pages.StaffPage) -> Response:
     return pages.render(request, "admin/home.html")
@@ -40,7 +52,7 @@ def _show(request: Request, accounts: list[StaffAccount], *, error: str | None =
     return pages.render(request, "admin/staff.html", {
         "accounts": sorted(accounts, key=lambda a: (not a.active, a.username)),
         "roles": [r.value for r in Role if r not in PARTNER_ROLES], "error": error,
-        "invalid": invalid,
+        "invalid": invalid, "role_name": role_name,
         "values": {"username": forms.text(form, "username") or "",
                    "role": forms.text(form, "role") or ""}},
         status_code=status_code)

@@ -38,14 +38,21 @@ class Chart:
     right_edge: int = WIDTH - RIGHT
 
 
-def _nice_top(value: int) -> int:
-    step = 1
-    while step * 10 < value:
-        step *= 10
-    top = step
-    while top < value:
-        top += step
-    return max(top, 10)
+# Counts get whole-number ticks: the step between them is 1, 2 or 5 times a power of ten.
+NICE_STEPS = (1, 2, 5)
+MAX_TICKS = 5  # gridlines above zero, at most
+
+
+def _scale(peak: int) -> tuple[int, int]:
+    """The axis top and the step between ticks: the smallest whole step that reaches ``peak``
+    in at most MAX_TICKS steps (an empty chart still gets an axis of 0 to MAX_TICKS)."""
+    power = 1
+    while True:
+        for nice in NICE_STEPS:
+            step = nice * power
+            if step * MAX_TICKS >= peak:
+                return step * max(-(-peak // step), 1), step
+        power *= 10
 
 
 def month_bars(cells: Sequence[ReportCell]) -> Chart | None:
@@ -55,7 +62,7 @@ def month_bars(cells: Sequence[ReportCell]) -> Chart | None:
     if not months:
         return None
     totals = {m: sum(c.redemptions or 0 for c in group) for m, group in months.items()}
-    top = _nice_top(max(totals.values()))
+    top, step = _scale(max(totals.values()))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(months)
     bars = []
@@ -65,5 +72,6 @@ def month_bars(cells: Sequence[ReportCell]) -> Chart | None:
                         suppressed_cells=sum(c.suppressed for c in months[month]),
                         x=LEFT + i * slot + slot * 0.15, y=TOP + plot_h - height,
                         width=slot * 0.7, height=height))
-    ticks = [(top * i // 4, TOP + plot_h - plot_h * i / 4) for i in range(5)]
+    ticks = [(value, TOP + plot_h - plot_h * value / top)
+             for value in range(0, top + 1, step)]
     return Chart(bars=bars, ticks=ticks)

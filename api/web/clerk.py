@@ -94,6 +94,8 @@ def show_application(request: Request, principal: Principal, view: ApplicationOu
         "reasons": {k: sorted(v) for k, v in enrollment.reason_codes().items()},
         "supervisor": principal.role == SUPERVISOR,
         "cards": sorted(card_list, key=lambda c: -c.issue_number), "latest_issue": latest,
+        # The header says what the card is now; the application stays "card issued" for good.
+        "current_card": next((c for c in card_list if c.issue_number == latest), None),
         "card_reasons": _card_reasons(principal.role),
         "error": error, "section": section, "invalid": invalid,
         "values": {k: forms.text(form, k) or "" for k in ("kind", "expires_on", "issued_on")},

@@ -5,13 +5,18 @@ Enter) or a pasted code. The camera reads the QR in the browser where ``BarcodeD
 elsewhere desk.js posts frames to ``/partner/scan-image``, which decodes them with zxing-cpp.
 Either way the result is the partner's own policy at work: only its attributes, its benefits.
 
-The QR never goes into a URL: the result page keeps it in the redeem forms' hidden fields, and
-is served ``no-store`` like every page.
+When the QR is damaged, the desk checks the card by its number and the holder's date of birth
+instead. Either way the card never goes into a URL: the result page keeps it in the redeem and
+void forms' hidden fields, is served ``no-store`` like every page, and desk.js clears it from
+the screen after ``partner_desk_clear_seconds``.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,7 +33,14 @@ from cityid.errors import AppError
 from idcard.offline import read_qr_from_image
 from redemption import benefits as catalogue
 from redemption import ledger, verification
-from redemption.schemas import CardPresented, HolderBenefitState, RedemptionIn, VerifyIn
+from redemption.schemas import (
+    CardPresented,
+    HolderBenefitState,
+    ReceiptOut,
+    RedemptionIn,
+    VerifyIn,
+    VoidIn,
+)
 from redemption.service import PartnerAccess
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: partner"])
@@ -37,7 +49,9 @@ ACCESS: dict[tuple[str, str], Rule] = {
     ("GET", "/partner"): DESK,
     ("POST", "/partner/scan"): DESK,
     ("POST", "/partner/scan-image"): DESK,
+    ("POST", "/partner/lookup"): DESK,
     ("POST", "/partner/redeem"): DESK,
+    ("POST", "/partner/void"): DESK,
 }
 
 # The verifier's reason codes, as the desk says them.
@@ -56,6 +70,10 @@ REASONS = {
 ATTRIBUTES = {"full_name": "Name", "date_of_birth": "Date of birth", "address": "Address",
               "card_number": "Card number", "expires_on": "Valid until",
               "holder_token": "Holder token", "photo": "Photo"}
+PRESENTED_LABELS = {"qr": "Card code", "card_number": "Card number",
+                    "date_of_birth": "Date of birth", "benefit_id": "Benefit"}
+VOID_REASONS = {"entered_in_error": "Entered in error", "holder_changed_mind":
+                "The holder changed their mind", "duplicate_scan": "Scanned twice"}
 LIMIT_PERIODS = {"lifetime": "once", "calendar_year": "per calendar year",
                  "calendar_month": "per calendar month", "rolling_days": "per {days} days"}
 
@@ -91,49 +109,71 @@ def _address_lines(address: dict[str, Any] | None) -> list[str]:
 
 
 def show_desk(request: Request, principal: Principal, *, result: dict[str, Any] | None = None,
-              benefits: list[HolderBenefitState] | None = None, qr: str = "",
-              receipt: Any = None, error: str | None = None, status_code: int = 200) -> Response:
+              benefits: list[HolderBenefitState] | None = None,
+              presented: Mapping[str, str] | None = None, receipt: ReceiptOut | None = None,
+              confirm_void: bool = False, error: str | None = None,
+              status_code: int = 200) -> Response:
     partner = _partner(principal)
     form = getattr(request.state, "form", None) or {}
+    runtime = pages.runtime_of(request)
     return pages.render(request, "partner/desk.html", {
-        "partner": partner, "result": result, "benefits": benefits or [], "qr": qr,
-        "receipt": receipt, "error": error, "attributes": ATTRIBUTES,
+        "partner": partner, "result": result, "benefits": benefits or [],
+        "presented": presented or {}, "receipt": receipt, "confirm_void": confirm_void,
+        "void_reasons": VOID_REASONS, "local_time": lambda at: at.astimezone(runtime.ledger.zone),
+        "error": error, "attributes": ATTRIBUTES,
         "address_lines": _address_lines, "limit_words": limit_words,
+        "clear_seconds": runtime.settings.partner_desk_clear_seconds,
+        "void_open": receipt is not None
+        and runtime.clock.now() - receipt.redeemed_at <= runtime.ledger.void_window,
         "purpose": forms.text(form, "purpose") or "",
         # A fresh key per page: a double-click or a resubmitted form redeems once.
         "idempotency_key": "web-" + secrets.token_urlsafe(24),
     }, status_code=status_code)
 
 
+def _presented(form: Mapping[str, Any]) -> dict[str, str]:
+    """The card as the form carries it: its QR text, or its number with the date of birth."""
+    if qr := forms.text(form, "qr"):
+        return {"qr": qr}
+    card_number = re.sub(r"[\s-]", "", forms.text(form, "card_number") or "")
+    born = forms.text(form, "date_of_birth") or ""
+    return {"card_number": card_number, "date_of_birth": born} if card_number or born else {}
+
+
 def _desk_error(request: Request, exc: AppError) -> Response:
     principal = pages.principal_of(request)
     assert principal is not None
     form = getattr(request.state, "form", None) or {}
-    return show_desk(request, principal, error=exc.detail, qr=forms.text(form, "qr") or "",
+    return show_desk(request, principal, error=exc.detail, presented=_presented(form),
                      status_code=pages.status_for(exc))
 
 
+def _holder_benefits(session: Session, runtime: Runtime, partner: PartnerAccess,
+                     presented: Mapping[str, str]) -> list[HolderBenefitState]:
+    if "redeem" not in partner.operations:
+        return []
+    return catalogue.partner_catalogue(
+        session, desk=runtime.ledger, partner=partner,
+        presented=forms.validated(CardPresented, dict(presented), PRESENTED_LABELS))
+
+
 def _check(request: Request, principal: Principal, session: Session, runtime: Runtime,
-           qr: str | None, purpose: str | None) -> Response:
+           presented: Mapping[str, str], purpose: str | None) -> Response:
     """Verifies the card under the partner's policy; with a valid card and a partner that
     redeems, lists its benefits with the holder's state."""
     partner = _partner(principal)
-    if not qr:
-        raise forms.FormInvalid(["qr"], {"qr": "Card code"},
-                                ["Scan the card's QR code or paste its text."])
     checked = verification.verify(session, desk=runtime.cards, partner=partner,
-                                  request=forms.validated(VerifyIn, {"qr": qr,
+                                  request=forms.validated(VerifyIn, {**presented,
                                                                      "purpose": purpose},
-                                                          {"qr": "Card code",
+                                                          {**PRESENTED_LABELS,
                                                            "purpose": "Reason or incident "
                                                                       "reference"}))
     benefits: list[HolderBenefitState] = []
-    if checked.result == "valid" and "redeem" in partner.operations:
-        benefits = catalogue.partner_catalogue(session, desk=runtime.ledger, partner=partner,
-                                               presented=CardPresented(qr=qr))
+    if checked.result == "valid":
+        benefits = _holder_benefits(session, runtime, partner, presented)
     result = {"valid": checked.result == "valid", "reason": checked.reason,
               "words": reason_words(checked.reason), "disclosed": checked.disclosed}
-    return show_desk(request, principal, result=result, benefits=benefits, qr=qr)
+    return show_desk(request, principal, result=result, benefits=benefits, presented=presented)
 
 
 @router.get("/partner")
@@ -145,8 +185,27 @@ def desk(request: Request, principal: pages.StaffPage) -> Response:
 @pages.on_error(_desk_error)
 def scan(request: Request, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
          runtime: RuntimeDep) -> Response:
-    return _check(request, principal, session, runtime, forms.text(form, "qr"),
+    qr = forms.text(form, "qr")
+    if not qr:
+        raise forms.FormInvalid(["qr"], {"qr": "Card code"},
+                                ["Scan the card's QR code or paste its text."])
+    return _check(request, principal, session, runtime, {"qr": qr},
                   forms.text(form, "purpose"))
+
+
+@router.post("/partner/lookup")
+@pages.on_error(_desk_error)
+def lookup(request: Request, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
+           runtime: RuntimeDep) -> Response:
+    """A card whose QR will not scan: its number, as printed, and the holder's date of birth.
+    An unknown number and a wrong date get the same answer (CardNotRecognised)."""
+    presented = _presented({"card_number": forms.text(form, "card_number"),
+                            "date_of_birth": forms.text(form, "date_of_birth")})
+    missing = [name for name in ("card_number", "date_of_birth") if not presented.get(name)]
+    if missing:
+        raise forms.FormInvalid(missing, PRESENTED_LABELS,
+                                ["Type the 16-digit card number and the holder's date of birth."])
+    return _check(request, principal, session, runtime, presented, forms.text(form, "purpose"))
 
 
 @router.post("/partner/scan-image")
@@ -165,13 +224,13 @@ def scan_image(request: Request, upload: StaffUpload, principal: pages.StaffPage
         return show_desk(request, principal, result={
             "valid": False, "reason": "unreadable", "words": reason_words("unreadable"),
             "disclosed": {}}, status_code=422)
-    return _check(request, principal, session, runtime, qr, purpose)
+    return _check(request, principal, session, runtime, {"qr": qr}, purpose)
 
 
 def _redemption(form: FormData) -> tuple[RedemptionIn, str | None]:
-    request = forms.validated(RedemptionIn, {"qr": forms.text(form, "qr"),
+    request = forms.validated(RedemptionIn, {**_presented(form),
                                              "benefit_id": forms.text(form, "benefit_id")},
-                              {"qr": "Card code", "benefit_id": "Benefit"})
+                              PRESENTED_LABELS)
     return request, forms.text(form, "idempotency_key")
 
 
@@ -179,7 +238,38 @@ def _redemption(form: FormData) -> tuple[RedemptionIn, str | None]:
 @pages.on_error(_desk_error)
 def redeem(request: Request, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
            runtime: RuntimeDep) -> Response:
+    """Redeems, then shows the receipt and the holder's benefits as they now stand."""
     body, key = _redemption(form)
-    receipt = ledger.redeem(session, desk=runtime.ledger, partner=_partner(principal),
+    partner = _partner(principal)
+    receipt = ledger.redeem(session, desk=runtime.ledger, partner=partner,
                             idempotency_key=key, request=body)
-    return show_desk(request, principal, receipt=receipt, qr=body.qr or "")
+    presented = _presented(form)
+    return show_desk(request, principal, receipt=receipt, presented=presented,
+                     benefits=_holder_benefits(session, runtime, partner, presented))
+
+
+@router.post("/partner/void")
+@pages.on_error(_desk_error)
+def void(request: Request, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
+         runtime: RuntimeDep) -> Response:
+    """Voids a receipt this partner recorded, within the void window (the API's rule, the same
+    service). The first post asks for confirmation and a reason; the second, confirmed, voids."""
+    partner = _partner(principal)
+    try:
+        redemption_id = uuid.UUID(forms.text(form, "redemption_id") or "")
+    except ValueError:
+        raise forms.FormInvalid(["redemption_id"], {"redemption_id": "Receipt"},
+                                ["Void a receipt from this desk."]) from None
+    presented = _presented(form)
+    confirmed = forms.text(form, "confirm")
+    if confirmed == "yes":
+        body = forms.validated(VoidIn, {"reason": forms.text(form, "reason")},
+                               {"reason": "Reason for voiding"})
+        receipt = ledger.void(session, desk=runtime.ledger, partner=partner,
+                              redemption_id=redemption_id, request=body)
+    else:
+        receipt = ledger.receipt(session, desk=runtime.ledger, partner=partner,
+                                 redemption_id=redemption_id)
+    benefits = _holder_benefits(session, runtime, partner, presented) if presented else []
+    return show_desk(request, principal, receipt=receipt, presented=presented,
+                     benefits=benefits, confirm_void=confirmed is None)

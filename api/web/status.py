@@ -23,7 +23,7 @@ from api.web.csrf import CsrfRefused, PublicForm
 from api.web.forms import text
 from cityid.errors import AppError
 from enrollment import i18n
-from enrollment import service as enrollment
+from idcard import status_check
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: applicants"])
 ACCESS: dict[tuple[str, str], Rule] = {
@@ -113,8 +113,8 @@ def check_status(request: Request, form: PublicForm, session: SessionDep,
     if reference is None or len(reference) > 32:
         raise StatusFormInvalid(words(lang)["error_reference"], ("reference",))
     born = _date_of_birth(form, lang)
-    result = enrollment.check_status(
-        session, desk=runtime.enrollment, limiter=runtime.limiter,
+    result = status_check.check_status(
+        session, desk=runtime.cards, limiter=runtime.limiter,
         policy=runtime.status_check_policy, reference=reference, date_of_birth=born, lang=lang,
         client=client_address(request))
     return _page(request, lang, result=result)

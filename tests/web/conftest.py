@@ -16,7 +16,7 @@ from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
 from enrollment import service as enrollment
-from enrollment.schemas import ApplicationCreate, DocumentIn
+from enrollment.schemas import ApplicationCreate, DecisionIn, DocumentIn
 from idcard import service as cards
 from privacy.audit import Actor
 from redemption import benefits as catalogue
@@ -85,6 +85,29 @@ def new_application(runtime: Runtime, *, documents: bool = False, photo: bool = 
             enrollment.set_photo(session, desk=runtime.enrollment, actor=CLERK_ACTOR,
                                  reference=view.reference, image=photo_png())
     return view.reference
+
+
+SUPERVISOR_ACTOR = Actor("web-test-supervisor", "supervisor")
+
+
+def issued_application(runtime: Runtime) -> tuple[str, str]:
+    """An application approved and its card issued, through the services: reference, card id."""
+    reference = new_application(runtime, documents=True, photo=True)
+    with unit_of_work(runtime.sessions) as session:
+        for step in ("submit", "review"):
+            enrollment.advance(session, desk=runtime.enrollment, actor=CLERK_ACTOR,
+                               reference=reference, step=step)
+        for flag in enrollment.list_duplicates(session, desk=runtime.enrollment,
+                                               actor=SUPERVISOR_ACTOR):
+            enrollment.resolve_duplicate(session, desk=runtime.enrollment, actor=SUPERVISOR_ACTOR,
+                                         flag_id=flag.id, resolution="not_duplicate")
+        cards.decide_application(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
+                                 reference=reference,
+                                 decision=DecisionIn(outcome="approve",
+                                                     reason="rulebook_satisfied"))
+        card = cards.cards_for_application(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
+                                           reference=reference)[0]
+    return reference, str(card.id)
 
 
 def status_form(reference: str, born: date = KNOWN_DOB, **extra: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ def test_a_new_application_is_made_from_the_form(browser_client: Client, sign_in
     page = browser_client.get(response.headers["location"])
     assert page.status_code == 200
     assert KNOWN_FIRST in page.text and "Okafor" in page.text
-    assert "picked up in person" in page.text  # care-of: pickup
+    assert "Pickup in person" in page.text  # care-of: pickup
     assert "0 of 4 points" in page.text.replace("<strong id=\"tally-points\">", "").replace(
         "</strong>", "")
 

@@ -2,7 +2,10 @@
 // - the camera reads the card's QR: with the browser's BarcodeDetector where it exists,
 //   otherwise by posting frames to the server, which decodes them with zxing-cpp;
 // - a redeem button is disabled once pressed (the form's Idempotency-Key makes a second
-//   post harmless anyway).
+//   post harmless anyway);
+// - a result leaves the screen after the time the page states (partner_desk_clear_seconds),
+//   so the next person in line does not see it, unless the desk asks to keep it longer;
+// - the receipt can be printed, and the lookup by card number carries the police purpose.
 "use strict";
 
 (function () {
@@ -143,9 +146,41 @@
     });
   }
 
+  function initClear() {
+    const note = document.querySelector("[data-clear-after]");
+    if (!note) return;
+    const seconds = Number(note.dataset.clearAfter);
+    if (!(seconds > 0)) return;
+    const keep = note.querySelector("[data-clear-keep]");
+    const status = note.querySelector("[data-clear-status]");
+    // replace(): the cleared result is not one Back press away.
+    const clear = () => window.location.replace("/partner");
+    let timer = setTimeout(clear, seconds * 1000);
+    if (keep) {
+      keep.hidden = false;
+      keep.addEventListener("click", () => {
+        clearTimeout(timer);
+        timer = setTimeout(clear, seconds * 1000);
+        if (status) status.textContent = "Kept on screen; the time to clear starts again.";
+      });
+    }
+  }
+
+  function initReceipt() {
+    document.querySelectorAll("[data-print]").forEach((button) => {
+      button.hidden = false;
+      button.addEventListener("click", () => window.print());
+    });
+    const form = document.querySelector("#lookup-form");
+    const copy = form && form.querySelector("[data-lookup-purpose]");
+    if (copy) form.addEventListener("submit", () => { copy.value = purpose(); });
+  }
+
   function init() {
     initCamera();
     initOnce();
+    initClear();
+    initReceipt();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
