@@ -73,11 +73,28 @@ def serve(host: str, port: int, workers: int) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
-    click.echo(f"cityid on http://{host}:{port} (API docs at /docs), "
-               f"database {settings.effective_database_url.split('@')[-1]}", err=True)
+    import logging
+
+    # A log record, not a bare line, so every line the service writes is one JSON document.
+    logging.getLogger("cityid.serve").info(
+        f"cityid on http://{host}:{port} (API docs at /docs), "
+        f"database {settings.effective_database_url.split('@')[-1]}")
+    from cityid.logging import logging_config
+
+    # No socket-counting limit_concurrency: idle sockets would lock everyone out. The app
+    # refuses requests in progress beyond CITYID_MAX_REQUESTS_IN_FLIGHT itself, and the proxy
+    # in front (deploy/nginx) times out idle and slow clients.
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_config=None, proxy_headers=True,
-                server_header=False, limit_concurrency=settings.max_requests_in_flight)
+                access_log=False,
+                log_config=logging_config(settings.log_level, json_lines=settings.log_json),
+                # X-Forwarded-For names the client only when a listed proxy sent it; otherwise
+                # any client could pick the address every throttle counts.
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=settings.trusted_proxies or None,
+                # Longer than the proxy's upstream keep-alive (5 s), so the proxy closes an idle
+                # connection before uvicorn does and never sends on one being closed.
+                timeout_keep_alive=10,
+                server_header=False)
 
 
 @main.group(help="Database schema.")
