@@ -6,9 +6,9 @@ import json
 
 import anyio
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from api.middleware import InFlightLimitMiddleware
-from starlette.types import Message, Receive, Scope, Send
 
 pytestmark = pytest.mark.anyio
 
