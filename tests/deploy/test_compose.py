@@ -24,6 +24,9 @@ def test_the_proxy_service_mounts_the_tested_configuration_with_all_its_values()
     # The official image renders /etc/nginx/templates/X.template into the output dir as X.
     assert target == "/etc/nginx/templates/nginx.conf.template"
     assert proxy["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
+    # Without the filter the image would fill any $name the environment defines, nginx's own
+    # variables included.
+    assert proxy["environment"]["NGINX_ENVSUBST_FILTER"] == "PROXY_"
     values = {k: str(v) for k, v in proxy["environment"].items() if k.startswith("PROXY_")}
     assert "proxy_pass http://cityid;" in render_nginx_config(values)
 
