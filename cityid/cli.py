@@ -63,7 +63,11 @@ def prepare(settings: Settings) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int) -> None:
+    import logging
+
     import uvicorn
+
+    from cityid.logging import logging_config
 
     settings = get_settings()
     prepare(settings)
@@ -73,14 +77,10 @@ def serve(host: str, port: int, workers: int) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
-    import logging
-
     # A log record, not a bare line, so every line the service writes is one JSON document.
     logging.getLogger("cityid.serve").info(
         f"cityid on http://{host}:{port} (API docs at /docs), "
         f"database {settings.effective_database_url.split('@')[-1]}")
-    from cityid.logging import logging_config
-
     # No socket-counting limit_concurrency: idle sockets would lock everyone out. The app
     # refuses requests in progress beyond CITYID_MAX_REQUESTS_IN_FLIGHT itself, and the proxy
     # in front (deploy/nginx) times out idle and slow clients.

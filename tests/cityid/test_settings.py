@@ -62,3 +62,19 @@ def test_the_dockerfile_installs_the_project_as_the_readme_does() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "pip install --no-cache-dir -e ." in dockerfile
     assert "pip install -e ." in readme
+
+
+def test_trusted_proxies_are_read_as_a_comma_separated_list_of_networks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYID_TRUSTED_PROXIES", "172.30.0.10, 10.0.0.0/8")
+    assert Settings().trusted_proxies == ["172.30.0.10/32", "10.0.0.0/8"]
+    monkeypatch.delenv("CITYID_TRUSTED_PROXIES")
+    assert Settings().trusted_proxies == []
+
+
+@pytest.mark.parametrize("value", ["*", "proxy.internal", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_not_an_address_refuses_to_start(
+        monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CITYID_TRUSTED_PROXIES", value)
+    with pytest.raises(ValidationError):
+        Settings()
