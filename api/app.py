@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from api.access import all_rules
 from api.deps import authorize
 from api.errors import install_error_handlers
-from api.middleware import AccessLogMiddleware, PrivacyGuardMiddleware
+from api.middleware import AccessLogMiddleware, InFlightLimitMiddleware, PrivacyGuardMiddleware
 from api.routers import (
     applications,
     audit,
@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    # Innermost of the three: a request takes a slot once its body is read and checked, and a
+    # refusal is still logged and counted.
+    app.add_middleware(InFlightLimitMiddleware, limit=settings.max_requests_in_flight)
     app.add_middleware(PrivacyGuardMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes,
                        is_upload=lambda path: bool(UPLOAD_PATHS.match(path)))

@@ -1,5 +1,6 @@
-"""ASGI middleware: the forbidden-field guard with the body-size limit, and the access log with
-metrics. Pure ASGI, so the guard sees the raw request before any route, dependency or log does."""
+"""ASGI middleware: the forbidden-field guard with the body-size limit, the limit on requests in
+progress, and the access log with metrics. Pure ASGI, so the guard sees the raw request before
+any route, dependency or log does."""
 
 from __future__ import annotations
 
@@ -117,6 +118,35 @@ class PrivacyGuardMiddleware:
             names = list(form.keys())
             await form.close()
             check_names(names)
+
+
+class InFlightLimitMiddleware:
+    """Answers 503 `overloaded` once this process has `limit` requests in progress. It counts
+    requests that reached the app, not sockets: an idle or slow connection holds no slot (the
+    proxy in front closes those), so it cannot lock out anyone else."""
+
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            response = problem(503, "overloaded", "The service is busy",
+                               "Too many requests are in progress; try again in a few seconds.",
+                               headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)})
+            await _send_response(response, scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class AccessLogMiddleware:

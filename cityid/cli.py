@@ -75,7 +75,11 @@ def prepare(settings: Settings) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 def serve(host: str, port: int, workers: int) -> None:
+    import logging
+
     import uvicorn
+
+    from cityid.logging import logging_config
 
     settings = get_settings()
     prepare(settings)
@@ -85,11 +89,24 @@ def serve(host: str, port: int, workers: int) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
-    click.echo(f"cityid on http://{host}:{port} (API docs at /docs), "
-               f"database {settings.effective_database_url.split('@')[-1]}", err=True)
+    # A log record, not a bare line, so every line the service writes is one JSON document.
+    logging.getLogger("cityid.serve").info(
+        f"cityid on http://{host}:{port} (API docs at /docs), "
+        f"database {settings.effective_database_url.split('@')[-1]}")
+    # No socket-counting limit_concurrency: idle sockets would lock everyone out. The app
+    # refuses requests in progress beyond CITYID_MAX_REQUESTS_IN_FLIGHT itself, and the proxy
+    # in front (deploy/nginx) times out idle and slow clients.
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_config=None, proxy_headers=True,
-                server_header=False, limit_concurrency=settings.max_requests_in_flight)
+                access_log=False,
+                log_config=logging_config(settings.log_level, json_lines=settings.log_json),
+                # X-Forwarded-For names the client only when a listed proxy sent it; otherwise
+                # any client could pick the address every throttle counts.
+                proxy_headers=bool(settings.trusted_proxies),
+                forwarded_allow_ips=settings.trusted_proxies or None,
+                # Longer than the proxy's upstream keep-alive (5 s), so the proxy closes an idle
+                # connection before uvicorn does and never sends on one being closed.
+                timeout_keep_alive=10,
+                server_header=False)
 
 
 @main.group(help="Database schema.")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
+import logging.config
 import traceback
 from datetime import UTC, datetime
 from typing import Any
 
-_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# Uvicorn adds `color_message`, the same text with terminal colours.
+_STANDARD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,6 +20,8 @@ class JsonFormatter(logging.Formatter):
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            # Which worker process wrote it: `cityid serve --workers N` runs N of them.
+            "pid": record.process,
             "event": record.getMessage(),
         }
         for key, value in vars(record).items():
@@ -33,14 +36,32 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def logging_config(level: str = "INFO", *, json_lines: bool = True) -> dict[str, Any]:
+    """The logging setup as a dictConfig document. `cityid serve` hands it to uvicorn, which
+    applies it in every worker process it spawns: a spawned worker starts with no logging
+    configured at all, so without this its request lines are dropped and its tracebacks come
+    out as plain text."""
+    formatter: dict[str, Any] = (
+        {"()": f"{__name__}.JsonFormatter"} if json_lines
+        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"})
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"cityid": formatter},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "cityid",
+                                "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {
+            # Uvicorn's access log prints the query string; ours prints the route template.
+            "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+            # Uvicorn's own loggers carry handlers of their own unless told to use the root's.
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "alembic": {"level": "WARNING"},
+        },
+    }
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # Uvicorn's access log prints the query string; ours prints the route template instead.
+    logging.config.dictConfig(logging_config(level, json_lines=json_lines))
     logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("uvicorn.access").propagate = False
-    logging.getLogger("alembic").setLevel(logging.WARNING)

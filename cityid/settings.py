@@ -6,13 +6,14 @@ settings refuse weak or default secrets, so a production deployment cannot start
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 WEAK_PASSWORDS = frozenset(
@@ -55,9 +56,13 @@ class Settings(BaseSettings):
     login_max_failures_per_client: int = Field(default=30, ge=1)
     # A request holds its database connection (and, on SQLite, the write lock) between its
     # dependency thread and its endpoint thread. With more threads than requests in flight, a
-    # holder always finds a thread and can finish; `cityid serve` caps requests in flight.
+    # holder always finds a thread and can finish; each process answers requests beyond this
+    # many in progress with 503 `overloaded` (requests, not sockets: an idle one holds nothing).
     worker_threads: int = Field(default=128, ge=8, le=1024)
     max_requests_in_flight: int = Field(default=96, ge=4, le=1000)
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For names the client,
+    # comma-separated. Empty: the header is ignored, and every throttle counts the peer address.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     # PostgreSQL connections per process, all kept open. Requests beyond it wait for one; an
     # overflow connection would be opened and closed per request under load, and a new
     # PostgreSQL backend costs more than the request. Processes x this must fit max_connections.
@@ -90,6 +95,16 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item for item in (part.strip() for part in value.split(",")) if item]
+        if isinstance(value, list):
+            # A bad entry refuses to start rather than trusting nothing (or, with "*", anyone).
+            return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+        return value
 
     @property
     def effective_database_url(self) -> str:

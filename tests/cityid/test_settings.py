@@ -82,3 +82,17 @@ def test_backups_kept_longer_than_one_key_epoch_are_refused() -> None:
     with pytest.raises(ValidationError, match="must not exceed CITYID_KEY_EPOCH_DAYS"):
         Settings(key_epoch_days=30, backup_retention_days=31)
     assert Settings(key_epoch_days=30, backup_retention_days=7).backup_retention_days == 7
+def test_trusted_proxies_are_read_as_a_comma_separated_list_of_networks(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CITYID_TRUSTED_PROXIES", "172.30.0.10, 10.0.0.0/8")
+    assert Settings().trusted_proxies == ["172.30.0.10/32", "10.0.0.0/8"]
+    monkeypatch.delenv("CITYID_TRUSTED_PROXIES")
+    assert Settings().trusted_proxies == []
+
+
+@pytest.mark.parametrize("value", ["*", "proxy.internal", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_not_an_address_refuses_to_start(
+        monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("CITYID_TRUSTED_PROXIES", value)
+    with pytest.raises(ValidationError):
+        Settings()
