@@ -133,6 +133,26 @@ def audit_rows_for_subject(session: Session, subject: str) -> list[tuple[Any, ..
     return [tuple(row) for row in rows]
 
 
+def audit_rows_with_detail(session: Session, action: str, key: str,
+                           value: str) -> list[tuple[Any, ...]]:
+    """Like ``audit_rows_for_subject``, for entries of one action whose detail ``key`` holds
+    ``value`` (a keyed hash a lawful request matches)."""
+    def fields(model: type[AuditEntry] | type[PendingAuditEntry]) -> list[Any]:
+        return [model.at, model.actor, model.role, model.action, model.subject, model.purpose,
+                model.detail]
+
+    chained = select(AuditEntry.seq.label("seq"), *fields(AuditEntry), literal(0).label("part"),
+                     AuditEntry.seq.label("pos")).where(
+        AuditEntry.action == action, AuditEntry.detail[key].as_string() == value)
+    waiting = select(null().label("seq"), *fields(PendingAuditEntry), literal(1).label("part"),
+                     PendingAuditEntry.id.label("pos")).where(
+        PendingAuditEntry.action == action, PendingAuditEntry.detail[key].as_string() == value)
+    both = union_all(chained, waiting).subquery()
+    rows = session.execute(select(*[c for c in both.c if c.name not in ("part", "pos")])
+                           .order_by(both.c.part, both.c.pos)).all()
+    return [tuple(row) for row in rows]
+
+
 def active_holds(session: Session, subject_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
     if not subject_ids:
         return set()

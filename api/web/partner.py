@@ -60,6 +60,10 @@ LIMIT_PERIODS = {"lifetime": "once", "calendar_year": "per calendar year",
                  "calendar_month": "per calendar month", "rolling_days": "per {days} days"}
 
 
+def purpose_words(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
 def reason_words(reason: str) -> str:
     return REASONS.get(reason, reason.replace("_", " ").capitalize())
 
@@ -100,6 +104,8 @@ def show_desk(request: Request, principal: Principal, *, result: dict[str, Any] 
         "receipt": receipt, "error": error, "attributes": ATTRIBUTES,
         "address_lines": _address_lines, "limit_words": limit_words,
         "purpose": forms.text(form, "purpose") or "",
+        "purposes": [(code, purpose_words(code)) for code in partner.purposes],
+        "incident_reference": forms.text(form, "incident_reference") or "",
         # A fresh key per page: a double-click or a resubmitted form redeems once.
         "idempotency_key": "web-" + secrets.token_urlsafe(24),
     }, status_code=status_code)
@@ -114,19 +120,19 @@ def _desk_error(request: Request, exc: AppError) -> Response:
 
 
 def _check(request: Request, principal: Principal, session: Session, runtime: Runtime,
-           qr: str | None, purpose: str | None) -> Response:
+           qr: str | None, purpose: str | None, incident_reference: str | None) -> Response:
     """Verifies the card under the partner's policy; with a valid card and a partner that
     redeems, lists its benefits with the holder's state."""
     partner = _partner(principal)
     if not qr:
         raise forms.FormInvalid(["qr"], {"qr": "Card code"},
                                 ["Scan the card's QR code or paste its text."])
-    checked = verification.verify(session, desk=runtime.cards, partner=partner,
-                                  request=forms.validated(VerifyIn, {"qr": qr,
-                                                                     "purpose": purpose},
-                                                          {"qr": "Card code",
-                                                           "purpose": "Reason or incident "
-                                                                      "reference"}))
+    checked = verification.verify(
+        session, desk=runtime.cards, guard=runtime.number_guard, partner=partner,
+        request=forms.validated(VerifyIn, {"qr": qr, "purpose": purpose,
+                                           "incident_reference": incident_reference},
+                                {"qr": "Card code", "purpose": "Purpose of the check",
+                                 "incident_reference": "Incident reference"}))
     benefits: list[HolderBenefitState] = []
     if checked.result == "valid" and "redeem" in partner.operations:
         benefits = catalogue.partner_catalogue(session, desk=runtime.ledger, partner=partner,
@@ -146,7 +152,7 @@ def desk(request: Request, principal: pages.StaffPage) -> Response:
 def scan(request: Request, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
          runtime: RuntimeDep) -> Response:
     return _check(request, principal, session, runtime, forms.text(form, "qr"),
-                  forms.text(form, "purpose"))
+                  forms.text(form, "purpose"), forms.text(form, "incident_reference"))
 
 
 @router.post("/partner/scan-image")
@@ -159,13 +165,15 @@ def scan_image(request: Request, upload: StaffUpload, principal: pages.StaffPage
     qr = read_qr_from_image(image) if image else None
     purpose = forms.text(form, "purpose") if form is not None \
         else request.headers.get("x-purpose") or None
+    incident_reference = forms.text(form, "incident_reference") if form is not None \
+        else request.headers.get("x-incident-reference") or None
     if qr is None:
         if form is None:
             return Response(status_code=204)
         return show_desk(request, principal, result={
             "valid": False, "reason": "unreadable", "words": reason_words("unreadable"),
             "disclosed": {}}, status_code=422)
-    return _check(request, principal, session, runtime, qr, purpose)
+    return _check(request, principal, session, runtime, qr, purpose, incident_reference)
 
 
 def _redemption(form: FormData) -> tuple[RedemptionIn, str | None]:
