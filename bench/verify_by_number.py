@@ -10,7 +10,7 @@ asserted: the tests prove the paths call the same work (tests/redemption/test_ve
 
 Run: ``.venv/bin/python -m bench.verify_by_number [--rounds 20] [--checks 50]
 [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres]`` (default: a SQLite file
-in a temporary folder).
+in a temporary folder; on PostgreSQL, a throwaway database made on that server).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from api.runtime import Runtime, build_runtime
+from bench.verify_load import throwaway_database
 from cityid.db import unit_of_work
 from cityid.errors import Throttled
 from cityid.migrate import upgrade
@@ -99,8 +100,11 @@ def main() -> None:
     parser.add_argument("--checks", type=int, default=50, help="checks per path per round")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        runtime = _runtime(Path(folder), args.database_url)
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        # On PostgreSQL, a database of its own, dropped at the end: never the server's own.
+        url = (stack.enter_context(throwaway_database(args.database_url))
+               if args.database_url else None)
+        runtime = _runtime(Path(folder), url)
         number, born = _a_card(runtime)
         paths = {
             "unknown number": _timer(runtime, UNKNOWN_NUMBER, born),

@@ -494,9 +494,8 @@ def read_birth_date(session: Session, *, vault: Vault, resident_id: uuid.UUID) -
     """Only the date of birth, for checking one a partner was told. For an id that is no
     resident's (the vault's decoy owner, when a card number is unknown) the same reads and the
     same decryption run on a decoy and the answer is None, so both answers take one time."""
-    resident = repository.get_resident(session, resident_id)
     plain = vault.open_field_or_decoy(session, resident_id, RESIDENTS, "date_of_birth",
-                                      resident.date_of_birth_enc if resident else None,
+                                      repository.birth_date_blob(session, resident_id),
                                       length=len("2000-01-01"))
     return date.fromisoformat(plain.decode()) if plain is not None else None
 

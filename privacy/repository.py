@@ -22,6 +22,13 @@ def get_data_key(session: Session, owner_id: uuid.UUID) -> DataKey | None:
     return session.get(DataKey, owner_id)
 
 
+def wrapped_data_key(session: Session, owner_id: uuid.UUID) -> tuple[bytes, int] | None:
+    """The wrapped DEK and its KEK version, without loading the row as an object."""
+    row = session.execute(select(DataKey.wrapped_dek, DataKey.kek_version)
+                          .where(DataKey.owner_id == owner_id)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def add_data_key(session: Session, key: DataKey) -> None:
     session.add(key)
 

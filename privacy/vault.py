@@ -186,14 +186,14 @@ class Vault:
         read, one unwrap, one decryption either way, so the answer's time does not say whether
         the owner exists. ``length`` is the plaintext length the decoy takes. The session's
         cache of opened keys is bypassed on purpose: it would make the two paths differ."""
-        stored = repository.get_data_key(session, owner_id)
+        stored = repository.wrapped_data_key(session, owner_id)
         keyring = self.keyring
         if stored is None or blob is None:
             decoy = self._decoy(keyring, table, column, length)
             owner, wrapped, version = DECOY_OWNER, decoy.wrapped_dek, decoy.kek_version
             sealed, real = decoy.sealed[(table, column)], False
         else:
-            owner, wrapped, version = owner_id, stored.wrapped_dek, stored.kek_version
+            owner, (wrapped, version) = owner_id, stored
             sealed, real = blob, True
         plain = DataKeyHandle(owner, unwrap_dek(keyring, owner, wrapped, version)).record(
             table, owner).open(column, sealed)
