@@ -34,6 +34,7 @@ from privacy.audit import Chainer
 from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
 from privacy.vault import Vault
 from redemption.ledger import LedgerDesk
+from redemption.verification import NumberGuard
 from staff.service import SignInPolicy, configure_password_hashing
 
 
@@ -99,7 +100,14 @@ class Runtime:
     @property
     def ledger(self) -> LedgerDesk:
         return LedgerDesk(cards=self.cards, zone=ZoneInfo(self.settings.city_timezone),
-                          void_window=timedelta(minutes=self.settings.redemption_void_minutes))
+                          void_window=timedelta(minutes=self.settings.redemption_void_minutes),
+                          guard=self.number_guard)
+
+    @property
+    def number_guard(self) -> NumberGuard:
+        return NumberGuard(self.limiter, Limit("verify:card_number",
+                                               self.settings.verify_by_number_per_card_per_hour,
+                                               3600))
 
     @property
     def partner_limits(self) -> tuple[Limit, Limit]:

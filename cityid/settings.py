@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     partner_requests_per_minute: int = Field(default=1200, ge=1)
     partner_requests_per_minute_per_client: int = Field(default=2400, ge=1)
     holder_history_per_hour: int = Field(default=10, ge=1)
+    # Checks of one card number by number and date of birth, from all partners together.
+    verify_by_number_per_card_per_hour: int = Field(default=10, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
     log_level: str = "INFO"

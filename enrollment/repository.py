@@ -26,6 +26,11 @@ def get_resident(session: Session, resident_id: uuid.UUID) -> Resident | None:
     return session.get(Resident, resident_id)
 
 
+def birth_date_blob(session: Session, resident_id: uuid.UUID) -> bytes | None:
+    """Only the sealed date of birth: one column, found or not, at one cost."""
+    return session.scalar(select(Resident.date_of_birth_enc).where(Resident.id == resident_id))
+
+
 def add_resident(session: Session, resident: Resident) -> None:
     add(session, resident)
 

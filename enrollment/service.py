@@ -490,6 +490,16 @@ def read_holder(session: Session, *, vault: Vault, resident_id: uuid.UUID) -> Ho
         designations=Designations(**designations) if designations else Designations())
 
 
+def read_birth_date(session: Session, *, vault: Vault, resident_id: uuid.UUID) -> date | None:
+    """Only the date of birth, for checking one a partner was told. For an id that is no
+    resident's (the vault's decoy owner, when a card number is unknown) the same reads and the
+    same decryption run on a decoy and the answer is None, so both answers take one time."""
+    plain = vault.open_field_or_decoy(session, resident_id, RESIDENTS, "date_of_birth",
+                                      repository.birth_date_blob(session, resident_id),
+                                      length=len("2000-01-01"))
+    return date.fromisoformat(plain.decode()) if plain is not None else None
+
+
 def find_application(session: Session, *, desk: EnrollmentDesk, reference: str,
                      for_update: bool = False) -> Application:
     return _find(session, desk, reference, for_update=for_update)

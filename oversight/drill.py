@@ -3,8 +3,11 @@
 It reads a dump (a SQLite file, or a plain-SQL pg_dump), classifies every column, and searches
 every value for personal data in the clear: names, dates of birth, street addresses, photos,
 and any known values the operator supplies as canaries. It also confirms that no column or JSON
-key can hold a field the program promises never to collect. With the keys, it reports what a
-lawful order could obtain from the live database.
+key can hold a field the program promises never to collect, and that no stored value holds a
+word about immigration status: every text value and JSON string that is not ciphertext or a
+keyed hash is checked against the word list in privacy/immigration_terms.yaml (English and the
+status page's seven other languages). It names where such a word is, never the value. With the
+keys, it reports what a lawful order could obtain from the live database.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from oversight import repository
 from privacy.forbidden import canonical, forbidden_names
+from privacy.terms import holds_immigration_term, immigration_terms
 from privacy.vault import Vault
 
 SEALED = 0x01
@@ -41,6 +45,8 @@ DATE_ONLY = re.compile(r"\b(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01
                        r"(?![ T]\d\d:)")
 SYSTEM_DATE_COLUMNS = re.compile(r"(_at|_on|_from|_until)$")
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+KEYED_HASH = re.compile(r"[0-9a-f]{64}")
+IMMIGRATION_TERM = "immigration_term"
 
 
 @dataclass
@@ -93,9 +99,16 @@ class DrillReport:
         counts = self.counts()
         for kind in ("name", "date_of_birth", "address", "photo", "canary"):
             out.append(f"  {kind.replace('_', ' '):<14} {counts.get(kind, 0)}")
-        for finding in self.findings[:20]:
+        personal = [f for f in self.findings if f.kind != IMMIGRATION_TERM]
+        for finding in personal[:20]:
             out.append(f"    {finding.kind} in {finding.table}.{finding.column}: "
                        f"{finding.sample[:40]!r}")
+        terms = Counter(f"{f.table}.{f.column}" for f in self.findings
+                        if f.kind == IMMIGRATION_TERM)
+        out += ["", "Immigration terms in stored values that are not ciphertext or keyed hashes "
+                f"({', '.join(immigration_terms().languages)}):"]
+        out.append("  none" if not terms else "  FOUND (where, never the value): " + ", ".join(
+            f"{where} ({n} value{'s' if n > 1 else ''})" for where, n in sorted(terms.items())))
         sealed = [c for c in self.columns if c.classification.startswith("ciphertext")]
         out += ["", f"Columns that are ciphertext ({len(sealed)}):"]
         out += [f"  {c.table}.{c.column} ({c.values - c.nulls} values)" for c in sealed]
@@ -108,7 +121,10 @@ class DrillReport:
         if self.lawful is not None:
             out += ["", "With the keys (what a lawful order could obtain):"]
             out += [f"  {k.replace('_', ' '):<34} {v}" for k, v in self.lawful.items()]
-        out += ["", "Result: " + ("clean" if self.clean else "PERSONAL DATA IN THE CLEAR")]
+        out += ["", "Result: " + ("clean" if self.clean else
+                                  "IMMIGRATION TERMS IN THE CLEAR" if not personal
+                                  and not self.forbidden and terms
+                                  else "PERSONAL DATA IN THE CLEAR")]
         return "\n".join(out)
 
 
@@ -224,6 +240,19 @@ def _json_keys(value: Any) -> Iterator[str]:
             yield from _json_keys(inner)
 
 
+def _json_strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON document, keys and values."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield str(key)
+            yield from _json_strings(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _json_strings(inner)
+    elif isinstance(value, str):
+        yield value
+
+
 def analyse(tables: Iterable[Table], *, source: str,
             canaries: Iterable[str] = ()) -> DrillReport:
     report = DrillReport(source=source)
@@ -282,14 +311,20 @@ def _inspect(report: DrillReport, stat: ColumnReport, value: Any,
         report.findings.append(Finding("address", stat.table, stat.column, text))
     if not SYSTEM_DATE_COLUMNS.search(stat.column) and DATE_ONLY.search(text):
         report.findings.append(Finding("date_of_birth", stat.table, stat.column, text))
+    document: Any = None
     if text.startswith(("{", "[")):
         try:
             document = json.loads(text)
         except ValueError:
-            return
-        for key in _json_keys(document):
-            if canonical(key) in refused:
-                report.forbidden.append(f"JSON key {key!r} in {stat.table}.{stat.column}")
+            document = None
+        else:
+            for key in _json_keys(document):
+                if canonical(key) in refused:
+                    report.forbidden.append(f"JSON key {key!r} in {stat.table}.{stat.column}")
+    strings = list(_json_strings(document)) if document is not None else [text]
+    if any(not KEYED_HASH.fullmatch(s) and holds_immigration_term(s) for s in strings):
+        # Where, never what: the sample is left empty so no report repeats the value.
+        report.findings.append(Finding(IMMIGRATION_TERM, stat.table, stat.column, ""))
 
 
 def lawful_reach(session: Session, vault: Vault) -> dict[str, int]:

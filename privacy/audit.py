@@ -26,7 +26,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
+from importlib import resources
+from typing import Any
 
+import yaml
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +38,9 @@ from cityid.db import unit_of_work
 from cityid.errors import AppError, ErrorKind
 from privacy import repository
 from privacy.anchor import ChainContradictsHead, HeadPublisher
+from privacy.errors import AuditDetailRefused
 from privacy.models import AuditEntry, PendingAuditEntry
+from privacy.terms import holds_immigration_term
 
 log = logging.getLogger("cityid.audit")
 
@@ -60,6 +65,72 @@ SYSTEM = Actor(id="system", role="system")
 def _check_code(name: str, value: str | None) -> None:
     if value is not None and not CODE.match(value):
         raise ValueError(f"audit {name} must be a short code, not free text")
+
+
+@dataclass(frozen=True)
+class ValueKind:
+    name: str
+    type: type
+    pattern: re.Pattern[str] | None
+    words: bool  # also refused when it holds an immigration term
+
+    def allows(self, value: DetailValue) -> bool:
+        if value is None:
+            return True
+        if self.type is int and isinstance(value, bool):
+            return False
+        if not isinstance(value, self.type):
+            return False
+        if isinstance(value, str):
+            if self.pattern is not None and not self.pattern.fullmatch(value):
+                return False
+            if self.words and holds_immigration_term(value):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    purpose: ValueKind | None
+    detail: dict[str, ValueKind]
+
+
+TYPES: dict[str, type] = {"bool": bool, "int": int, "str": str}
+
+
+def parse_allow_list(data: dict[str, Any]) -> dict[str, ActionRule]:
+    kinds = {name: ValueKind(name, TYPES[spec.get("type", "str")],
+                             re.compile(spec["pattern"]) if "pattern" in spec else None,
+                             bool(spec.get("words")))
+             for name, spec in data["kinds"].items()}
+    return {action: ActionRule(purpose=kinds[rule["purpose"]] if "purpose" in rule else None,
+                               detail={key: kinds[kind]
+                                       for key, kind in (rule.get("detail") or {}).items()})
+            for action, rule in data["actions"].items()}
+
+
+@lru_cache(maxsize=1)
+def allow_list() -> dict[str, ActionRule]:
+    """Per action, the purpose and detail keys an entry may carry and what kind each is."""
+    data = yaml.safe_load(resources.files("privacy").joinpath("audit_details.yaml").read_text())
+    return parse_allow_list(data)
+
+
+def check_entry(action: str, purpose: str | None, detail: Mapping[str, DetailValue]) -> None:
+    """Refuse anything but the codes the action's allow-list names. The message names the
+    action and the key, never the value."""
+    rule = allow_list().get(action)
+    if rule is None:
+        raise AuditDetailRefused(f"The audit action {action!r} is not in the allow-list "
+                                 "(privacy/audit_details.yaml).")
+    if purpose is not None and (rule.purpose is None or not rule.purpose.allows(purpose)):
+        raise AuditDetailRefused(f"The purpose of {action!r} is not one of its codes.")
+    for key, value in detail.items():
+        kind = rule.detail.get(key)
+        if kind is None:
+            raise AuditDetailRefused(f"{action!r} takes no detail {key!r}.")
+        if not kind.allows(value):
+            raise AuditDetailRefused(f"The detail {key!r} of {action!r} is not a {kind.name}.")
 
 
 def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str, action: str,
@@ -114,6 +185,7 @@ def record(session: Session, *, actor: Actor, action: str, subject: str | None =
         _check_code("detail key", name)
         if isinstance(detail_value, str):
             _check_code(f"detail {name}", detail_value)
+    check_entry(action, purpose, details)
     key = _session_mac_key(session)
     if key is None:
         # Fail closed: an entry without a MAC could be swapped for a forgery unnoticed.
@@ -169,6 +241,12 @@ def entries_about(session: Session, subject: str) -> list[Entry]:
     """Every entry about a pseudonymous subject, chained ones in chain order, then waiting ones.
     One statement, so an entry the chainer moves meanwhile is seen exactly once."""
     return [Entry(*row) for row in repository.audit_rows_for_subject(session, subject)]
+
+
+def entries_with_detail(session: Session, *, action: str, key: str, value: str) -> list[Entry]:
+    """Entries of one action whose detail ``key`` holds ``value``, in chain order: how a keyed
+    hash (a police incident reference) is matched, without anyone reading it."""
+    return [Entry(*row) for row in repository.audit_rows_with_detail(session, action, key, value)]
 
 
 class Chainer:

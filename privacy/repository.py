@@ -29,6 +29,13 @@ def get_data_key(session: Session, owner_id: uuid.UUID) -> DataKey | None:
     return session.get(DataKey, owner_id)
 
 
+def wrapped_data_key(session: Session, owner_id: uuid.UUID) -> tuple[bytes, int] | None:
+    """The wrapped DEK and its KEK version, without loading the row as an object."""
+    row = session.execute(select(DataKey.wrapped_dek, DataKey.kek_version)
+                          .where(DataKey.owner_id == owner_id)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def add_data_key(session: Session, key: DataKey) -> None:
     session.add(key)
 
@@ -173,6 +180,26 @@ def audit_rows_for_subject(session: Session, subject: str) -> list[tuple[Any, ..
                      AuditEntry.seq.label("pos")).where(AuditEntry.subject == subject)
     waiting = select(null().label("seq"), *fields(PendingAuditEntry), literal(1).label("part"),
                      PendingAuditEntry.id.label("pos")).where(PendingAuditEntry.subject == subject)
+    both = union_all(chained, waiting).subquery()
+    rows = session.execute(select(*[c for c in both.c if c.name not in ("part", "pos")])
+                           .order_by(both.c.part, both.c.pos)).all()
+    return [tuple(row) for row in rows]
+
+
+def audit_rows_with_detail(session: Session, action: str, key: str,
+                           value: str) -> list[tuple[Any, ...]]:
+    """Like ``audit_rows_for_subject``, for entries of one action whose detail ``key`` holds
+    ``value`` (a keyed hash a lawful request matches)."""
+    def fields(model: type[AuditEntry] | type[PendingAuditEntry]) -> list[Any]:
+        return [model.at, model.actor, model.role, model.action, model.subject, model.purpose,
+                model.detail]
+
+    chained = select(AuditEntry.seq.label("seq"), *fields(AuditEntry), literal(0).label("part"),
+                     AuditEntry.seq.label("pos")).where(
+        AuditEntry.action == action, AuditEntry.detail[key].as_string() == value)
+    waiting = select(null().label("seq"), *fields(PendingAuditEntry), literal(1).label("part"),
+                     PendingAuditEntry.id.label("pos")).where(
+        PendingAuditEntry.action == action, PendingAuditEntry.detail[key].as_string() == value)
     both = union_all(chained, waiting).subquery()
     rows = session.execute(select(*[c for c in both.c if c.name not in ("part", "pos")])
                            .order_by(both.c.part, both.c.pos)).all()

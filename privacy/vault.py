@@ -31,6 +31,8 @@ from privacy.models import DataKey
 FIELD_FORMAT = b"\x01"
 OPENED_KEYS = "cityid.opened_data_keys"
 NONCE_BYTES = 12
+# The owner of the decoy envelope: no resident, card or application ever has the nil UUID.
+DECOY_OWNER = uuid.UUID(int=0)
 
 
 def _dek_aad(owner_id: uuid.UUID, version: int) -> bytes:
@@ -106,12 +108,24 @@ class DataKeyHandle:
         return RecordCipher(self._aead, table, row_id)
 
 
+@dataclass(frozen=True)
+class _Decoy:
+    """A data key wrapped under the active KEK and one field sealed under it, made in memory,
+    never stored: opening it costs what opening a real field costs."""
+
+    kek_version: int
+    wrapped_dek: bytes
+    dek: bytes  # a decoy's own key, guarding nothing; kept to seal more decoy fields
+    sealed: dict[tuple[str, str], bytes]
+
+
 class Vault:
     """The one place that holds keys. Domain services ask it for record ciphers and indexes."""
 
     def __init__(self, provider: KeyProvider, clock: Clock = system_clock) -> None:
         self._provider = provider
         self._clock = clock
+        self._decoys: dict[int, _Decoy] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -151,6 +165,40 @@ class Vault:
         opened[owner_id] = handle = DataKeyHandle(owner_id, dek)
         return handle
 
+    def _decoy(self, keyring: Keyring, table: str, column: str, length: int) -> _Decoy:
+        ident = keyring.active_kek  # a rotation makes a new decoy under the new KEK
+        decoy = self._decoys.get(ident)
+        if decoy is None:
+            self._decoys.clear()
+            dek = secrets.token_bytes(32)
+            decoy = _Decoy(keyring.active_kek,
+                           wrap_dek(keyring, DECOY_OWNER, dek, keyring.active_kek), dek, {})
+            self._decoys[ident] = decoy
+        if (table, column) not in decoy.sealed:
+            decoy.sealed[(table, column)] = DataKeyHandle(DECOY_OWNER, decoy.dek).record(
+                table, DECOY_OWNER).seal(column, b"0" * length)
+        return decoy
+
+    def open_field_or_decoy(self, session: Session, owner_id: uuid.UUID, table: str,
+                            column: str, blob: bytes | None, *, length: int) -> bytes | None:
+        """Open one sealed field of the owner's row (whose id is ``owner_id``), or, when there
+        is no such owner, key or field, do the same work on a decoy and return None: one key
+        read, one unwrap, one decryption either way, so the answer's time does not say whether
+        the owner exists. ``length`` is the plaintext length the decoy takes. The session's
+        cache of opened keys is bypassed on purpose: it would make the two paths differ."""
+        stored = repository.wrapped_data_key(session, owner_id)
+        keyring = self.keyring
+        if stored is None or blob is None:
+            decoy = self._decoy(keyring, table, column, length)
+            owner, wrapped, version = DECOY_OWNER, decoy.wrapped_dek, decoy.kek_version
+            sealed, real = decoy.sealed[(table, column)], False
+        else:
+            owner, (wrapped, version) = owner_id, stored
+            sealed, real = blob, True
+        plain = DataKeyHandle(owner, unwrap_dek(keyring, owner, wrapped, version)).record(
+            table, owner).open(column, sealed)
+        return plain if real else None
+
     def shred(self, session: Session, owner_id: uuid.UUID) -> bool:
         """Destroy the owner's DEK: their ciphertext in the live database is unreadable at once.
         Backups taken before still hold the DEK, wrapped under the KEK of its epoch; they can't
@@ -162,6 +210,13 @@ class Vault:
         """HMAC-SHA256 under the index key, separated by purpose so indexes can't be joined."""
         message = purpose.encode() + b"\x00" + normalised.encode()
         return hmac.new(self.keyring.index_key, message, hashlib.sha256).hexdigest()
+
+    def keyed_hash(self, purpose: str, value: str) -> str:
+        """A value a caller chose (an idempotency key, a police incident reference), kept so it
+        can be matched and never read: HMAC-SHA256 under the index key, like a blind index,
+        with its own purpose so it joins with nothing else. The drill reads it as a keyed
+        hash, not as words."""
+        return self.blind_index("keyed/" + purpose, value)
 
     def signing_keys(self) -> tuple[SigningKey, ...]:
         return self.keyring.signing_keys

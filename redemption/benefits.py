@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock
 from privacy import audit
 from privacy.audit import Actor
+from privacy.terms import refuse_immigration_terms
 from redemption import repository
 from redemption.errors import (
     BenefitLimitUnsupported,
@@ -138,6 +139,9 @@ def create_benefit(session: Session, *, actor: Actor, clock: Clock,
                    data: BenefitCreate) -> BenefitOut:
     if repository.get_partner(session, data.partner_id) is None:
         raise PartnerNotFound()
+    # Program data, in the clear: a benefit named for immigration status would make every
+    # redemption of it a statement about the holder.
+    refuse_immigration_terms("name", data.name)
     _check_limit(data)
     if data.category == "membership":
         # A membership is redeemed once and then lasts its length: the limit is the length.
@@ -164,6 +168,7 @@ def update_benefit(session: Session, *, actor: Actor, clock: Clock, benefit_id: 
     if benefit is None:
         raise BenefitNotFound()
     if data.name is not None:
+        refuse_immigration_terms("name", data.name)
         benefit.name = data.name
     if data.active_from is not None:
         benefit.active_from = data.active_from
@@ -209,7 +214,8 @@ def partner_catalogue(session: Session, *, desk: LedgerDesk, partner: PartnerAcc
     now = desk.cards.clock.now()
     resident_id = None
     if presented is not None:
-        checked = check_presented(session, desk=desk.cards, presented=presented, now=now)
+        checked = check_presented(session, desk=desk.cards, guard=desk.guard,
+                                  presented=presented, now=now)
         if checked.valid and checked.card is not None:
             resident_id = checked.card.resident_id
     return holder_states(session, partner_id=partner.partner_id, resident_id=resident_id,

@@ -60,8 +60,37 @@ class OperationNotAllowed(Forbidden):
 class PurposeRequired(AppError):
     kind = ErrorKind.INVALID
     code = "purpose_required"
-    title = ("A reason or incident reference is required (letters, digits and dashes, "
-             "32 at most)")
+    title = "This partner must give a verification purpose code with every check"
+
+
+class UnknownPurpose(AppError):
+    kind = ErrorKind.INVALID
+    code = "unknown_purpose"
+    title = "That is not one of this partner's verification purpose codes"
+
+
+class IncidentReferenceNotTaken(AppError):
+    kind = ErrorKind.INVALID
+    code = "incident_reference_not_taken"
+    title = "Only police give an incident reference with a check"
+
+
+class VerifyThrottled(Throttled):
+    code = "card_number_throttled"
+    title = ("Too many checks of this card number by number and date of birth; scan its QR "
+             "code or try again later")
+
+
+class HolderCodeRequired(Forbidden):
+    code = "holder_code_required"
+    title = ("Card history is available to the cardholder only, with a one-time code sent to "
+             "the phone or email on file. The card number, date of birth and issue number are "
+             "printed on the card or held in its QR code, so they cannot prove who is asking.")
+
+
+class HolderHistoryThrottled(Throttled):
+    code = "rate_limited"
+    title = "Too many requests for card history; try again later"
 
 
 class CardNotRecognised(NotFound):
@@ -69,6 +98,10 @@ class CardNotRecognised(NotFound):
 
     code = "card_not_found"
     title = "No valid card matches that card number and date of birth"
+
+    def __init__(self, detail: str | None = None, *, subject: str | None = None) -> None:
+        super().__init__(detail)
+        self.subject = subject  # for the audit only: the pseudonym when the number was known
 
 
 class CardRefused(Conflict):
@@ -126,11 +159,6 @@ class AlreadyVoided(Conflict):
 class PartnerThrottled(Throttled):
     code = "rate_limited"
     title = "Too many requests from this key or address; slow down"
-
-
-class HolderNotRecognised(NotFound):
-    code = "holder_not_found"
-    title = "No card matches that card number, date of birth and issue number"
 
 
 class BenefitWindowInvalid(AppError):

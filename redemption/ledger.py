@@ -3,7 +3,8 @@
 Three things hold the limit under any concurrency, retry or crash: every redemption of one
 benefit by one holder first locks their (benefit, holder) row; the ledger has a unique index on
 (benefit, holder, period, slot) among rows not voided; and the partner's Idempotency-Key is
-unique, so a retried request finds its first answer instead of redeeming again.
+unique, so a retried request finds its first answer instead of redeeming again. The key is a
+string the partner chose, so it is stored only as a keyed hash: matched, never read.
 """
 
 from __future__ import annotations
@@ -29,16 +30,18 @@ from redemption.errors import (
     AlreadyVoided,
     BenefitNotActive,
     BenefitNotFound,
+    CardNotRecognised,
     CardRefused,
     IdempotencyConflict,
     IdempotencyKeyRequired,
     RedemptionNotFound,
+    VerifyThrottled,
     VoidWindowClosed,
 )
 from redemption.models import Benefit, Redemption
 from redemption.schemas import ReceiptOut, RedemptionIn, VoidIn
 from redemption.service import PartnerAccess, holder_token
-from redemption.verification import check_presented
+from redemption.verification import NumberGuard, check_presented, record_failed_attempt
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -49,6 +52,7 @@ class LedgerDesk:
     cards: CardDesk
     zone: ZoneInfo
     void_window: timedelta
+    guard: NumberGuard
 
 
 def _refusal(reason: str) -> type[CardRefused]:
@@ -79,6 +83,11 @@ def _receipt(desk: LedgerDesk, partner: PartnerAccess, redemption: Redemption,
         voided_at=redemption.voided_at)
 
 
+def idempotency_hash(desk: LedgerDesk, partner: PartnerAccess, key: str) -> str:
+    """What the ledger keeps of an Idempotency-Key: a keyed hash, per partner."""
+    return desk.cards.vault.keyed_hash("idempotency-key", f"{partner.partner_id}|{key}")
+
+
 def _replay(session: Session, desk: LedgerDesk, partner: PartnerAccess, key: str,
             request_hash: str) -> ReceiptOut | None:
     earlier = repository.redemption_by_key(session, partner.partner_id, key)
@@ -97,7 +106,8 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     if idempotency_key is None or not IDEMPOTENCY_KEY.match(idempotency_key):
         raise IdempotencyKeyRequired()
     request_hash = _request_hash(request)
-    replayed = _replay(session, desk, partner, idempotency_key, request_hash)
+    key = idempotency_hash(desk, partner, idempotency_key)
+    replayed = _replay(session, desk, partner, key, request_hash)
     if replayed is not None:
         return replayed
 
@@ -107,14 +117,20 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     now = desk.cards.clock.now()
     if not catalogue.active_on(benefit, now.astimezone(desk.zone).date()):
         raise BenefitNotActive()
-    checked = check_presented(session, desk=desk.cards, presented=request, now=now)
+    try:
+        checked = check_presented(session, desk=desk.cards, guard=desk.guard,
+                                  presented=request, now=now)
+    except (CardNotRecognised, VerifyThrottled) as refused:
+        record_failed_attempt(session, desk=desk.cards, partner=partner, purpose=None,
+                              refused=refused)
+        raise
     if not checked.valid or checked.card is None:
         raise _refusal(checked.reason)(checked.reason)
     resident_id = checked.card.resident_id
 
     repository.lock_hold(session, benefit.id, resident_id)
     # A retry of this very request may have committed while we waited for the lock.
-    replayed = _replay(session, desk, partner, idempotency_key, request_hash)
+    replayed = _replay(session, desk, partner, key, request_hash)
     if replayed is not None:
         return replayed
     period = catalogue.period_at(benefit, now, desk.zone)
@@ -126,7 +142,7 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
         id=uuid.uuid4(), benefit_id=benefit.id, partner_id=partner.partner_id,
         resident_id=resident_id, card_id=checked.card.id, period_key=period.key,
         slot=repository.max_slot(session, benefit.id, resident_id, period.key) + 1,
-        idempotency_key=idempotency_key, request_hash=request_hash,
+        idempotency_key=key, request_hash=request_hash,
         receipt_number=_receipt_number(), redeemed_at=now)
     try:
         with session.begin_nested():
@@ -134,7 +150,7 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     except IntegrityError:
         # Only a same-key request with another body (which locked another holder's row) can
         # get here; the unique indexes refused the second row.
-        replayed = _replay(session, desk, partner, idempotency_key, request_hash)
+        replayed = _replay(session, desk, partner, key, request_hash)
         if replayed is not None:
             return replayed
         raise AlreadyRedeemed() from None

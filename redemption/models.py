@@ -105,6 +105,7 @@ class Redemption(Base):
         Uuid, ForeignKey("cards.id", ondelete="SET NULL"), nullable=True)
     period_key: Mapped[str] = mapped_column(String(16))
     slot: Mapped[int] = mapped_column(Integer)
+    # HMAC of the partner's Idempotency-Key under the index key (ledger.idempotency_hash).
     idempotency_key: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(64))
     receipt_number: Mapped[str] = mapped_column(String(24), unique=True)

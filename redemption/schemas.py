@@ -10,7 +10,10 @@ PartnerType = Literal["cultural", "library", "benefit", "bank", "credit_union", 
 Operation = Literal["verify", "kyc", "redeem"]
 Attribute = Literal["validity", "expires_on", "holder_token", "full_name", "date_of_birth",
                     "address", "card_number", "photo"]
-PURPOSE_PATTERN = r"^[A-Za-z0-9-]{1,32}$"
+# A code from the partner type's list (redemption/purposes.yaml), never words a caller chose.
+PURPOSE_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
+# A police case number: kept only as a keyed hash, so its shape is all that is checked here.
+INCIDENT_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 /._-]{0,39}$"
 
 
 class Strict(BaseModel):
@@ -40,6 +43,7 @@ class PartnerOut(BaseModel):
     active: bool
     policy: Policy
     purpose_required: bool
+    purposes: list[str]
     created_at: datetime
 
 
@@ -79,7 +83,11 @@ class CardPresented(Strict):
 
 
 class VerifyIn(CardPresented):
-    purpose: str | None = Field(default=None, pattern=PURPOSE_PATTERN)
+    purpose: str | None = Field(default=None, pattern=PURPOSE_PATTERN,
+                                description="A purpose code of the partner's type.")
+    incident_reference: str | None = Field(
+        default=None, pattern=INCIDENT_REFERENCE_PATTERN,
+        description="Police only: the case number, kept only as a keyed hash.")
 
 
 class VerifyOut(BaseModel):
@@ -168,6 +176,9 @@ class VoidIn(Strict):
 
 
 class HolderHistoryIn(Strict):
+    """What the route took before it needed a one-time code; still accepted so the refusal
+    can say what to do, and still throttled per card."""
+
     card_number: str = Field(pattern=r"^[0-9]{16}$")
     date_of_birth: date
     issue_number: int = Field(ge=1, le=1000)

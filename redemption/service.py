@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock
 from privacy import audit
 from privacy.audit import Actor
+from privacy.terms import refuse_immigration_terms
 from privacy.vault import Vault
 from redemption import repository
 from redemption.errors import (
@@ -32,6 +33,7 @@ from redemption.errors import (
     UnknownKey,
 )
 from redemption.models import Partner, PartnerKey
+from redemption.purposes import rule_for
 from redemption.schemas import (
     KeyCreate,
     KeyOut,
@@ -64,6 +66,8 @@ class PartnerAccess:
     purpose_required: bool
     key_id: uuid.UUID | None
     staff_id: uuid.UUID | None = None  # one of the partner's own staff, at its web desk
+    purposes: tuple[str, ...] = ()  # the purpose codes its type may give (purposes.yaml)
+    takes_incident_reference: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -103,11 +107,13 @@ def _check_narrower(partner_type: str, policy: Policy) -> None:
 def access_of(partner: Partner, key_id: uuid.UUID | None = None,
               staff_id: uuid.UUID | None = None) -> PartnerAccess:
     policy = effective_policy(partner)
+    purposes = rule_for(partner.type)
     return PartnerAccess(partner_id=partner.id, name=partner.name, type=partner.type,
                          operations=frozenset(policy.operations),
                          attributes=frozenset(policy.attributes),
-                         purpose_required=bool(profiles()[partner.type].get("purpose_required")),
-                         key_id=key_id, staff_id=staff_id)
+                         purpose_required=purposes.required, key_id=key_id, staff_id=staff_id,
+                         purposes=purposes.codes,
+                         takes_incident_reference=purposes.incident_reference)
 
 
 def holder_token(vault: Vault, partner_id: uuid.UUID, resident_id: uuid.UUID) -> str:
@@ -121,12 +127,14 @@ def holder_token(vault: Vault, partner_id: uuid.UUID, resident_id: uuid.UUID) ->
 def _out(partner: Partner) -> PartnerOut:
     return PartnerOut(id=partner.id, name=partner.name, type=partner.type,
                       active=partner.active, policy=effective_policy(partner),
-                      purpose_required=bool(profiles()[partner.type].get("purpose_required")),
+                      purpose_required=rule_for(partner.type).required,
+                      purposes=list(rule_for(partner.type).codes),
                       created_at=partner.created_at)
 
 
 def create_partner(session: Session, *, actor: Actor, clock: Clock,
                    data: PartnerCreate) -> PartnerOut:
+    refuse_immigration_terms("name", data.name)
     if repository.partner_by_name(session, data.name) is not None:
         raise PartnerNameTaken()
     if data.policy is not None:
@@ -183,6 +191,7 @@ def _hash(key: str) -> str:
 def create_key(session: Session, *, actor: Actor, clock: Clock, partner_id: uuid.UUID,
                data: KeyCreate) -> NewKeyOut:
     partner = _partner(session, partner_id)
+    refuse_immigration_terms("label", data.label)
     prefix = KEY_PREFIX + secrets.token_hex(4)
     value = f"{prefix}_{secrets.token_urlsafe(32)}"
     now = clock.now()

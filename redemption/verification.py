@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cityid.ratelimit import Limit, RateLimiter
 from enrollment import service as enrollment
 from idcard import repository as card_repository
 from idcard import service as cards
@@ -19,9 +20,25 @@ from idcard.models import Card
 from idcard.service import CardDesk
 from idcard.verifier import Reason, verify_credential
 from privacy import audit
-from redemption.errors import CardNotRecognised, PurposeRequired
+from privacy.vault import DECOY_OWNER
+from redemption.errors import CardNotRecognised, VerifyThrottled
+from redemption.purposes import check_purpose, incident_hash
 from redemption.schemas import CardPresented, VerifyIn, VerifyOut
 from redemption.service import PartnerAccess, holder_token
+
+# Compared when the number is unknown, so that path compares too; no claimed date can make an
+# unknown number pass, because the card is still missing.
+DECOY_BIRTH_DATE = date(1, 1, 1)
+
+
+@dataclass(frozen=True)
+class NumberGuard:
+    """Verification by card number and date of birth, throttled per card number: a partner
+    that holds a number can't guess its holder's date of birth at the partner rate (1,200 a
+    minute). Every attempt counts, before the work, so concurrent guesses can't overshoot."""
+
+    limiter: RateLimiter
+    per_card: Limit
 
 
 @dataclass(frozen=True)
@@ -56,11 +73,29 @@ def _live_reason(card: Card, today: Any) -> str:
             "expired": Reason.EXPIRED}[status].value
 
 
-def check_presented(session: Session, *, desk: CardDesk, presented: CardPresented,
-                    now: datetime) -> PresentedCard:
+def _by_number(session: Session, desk: CardDesk, guard: NumberGuard, card_number: str,
+               date_of_birth: date) -> Card:
+    """An unknown number and a wrong date of birth are one answer, after the same work: the
+    unknown path reads, unwraps and decrypts a decoy where the other reads the holder's."""
+    index = cards.number_index(desk, card_number)
+    guard.limiter.consume(guard.per_card, index, VerifyThrottled)
+    issues = card_repository.by_number(session, index)
+    card = issues[0] if issues else None  # the latest issue is the one that counts
+    resident_id = card.resident_id if card is not None else DECOY_OWNER
+    born = enrollment.read_birth_date(session, vault=desk.vault, resident_id=resident_id)
+    subject = desk.vault.pseudonym("resident", resident_id)
+    matches = hmac.compare_digest((born or DECOY_BIRTH_DATE).isoformat(),
+                                  date_of_birth.isoformat())
+    if card is None or born is None or not matches:
+        raise CardNotRecognised(subject=subject if card is not None else None)
+    return card
+
+
+def check_presented(session: Session, *, desk: CardDesk, guard: NumberGuard,
+                    presented: CardPresented, now: datetime) -> PresentedCard:
     """Signature, key and time from the QR, then the card's live status from the database
     (online, the database is fresher than any status list). By number, the date of birth must
-    match; an unknown number and a wrong date of birth are one answer."""
+    match, and the number is throttled."""
     if presented.qr is not None:
         verdict = verify_credential(presented.qr.strip(), jwks=_jwks(desk), status=None, now=now)
         # With no list, a credential whose signature and dates are good stops at
@@ -74,16 +109,19 @@ def check_presented(session: Session, *, desk: CardDesk, presented: CardPresente
             return PresentedCard(Reason.REVOKED.value, None)
         return PresentedCard(_live_reason(card, now.date()), card)
     assert presented.card_number is not None and presented.date_of_birth is not None
-    issues = card_repository.by_number(session, cards.number_index(desk,
-                                                                   presented.card_number))
-    if not issues:
-        raise CardNotRecognised()
-    card = issues[0]  # the latest issue is the one that counts
-    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=card.resident_id)
-    if not hmac.compare_digest(holder.date_of_birth.isoformat(),
-                               presented.date_of_birth.isoformat()):
-        raise CardNotRecognised()
+    card = _by_number(session, desk, guard, presented.card_number, presented.date_of_birth)
     return PresentedCard(_live_reason(card, now.date()), card)
+
+
+def record_failed_attempt(session: Session, *, desk: CardDesk, partner: PartnerAccess,
+                          purpose: str | None,
+                          refused: CardNotRecognised | VerifyThrottled) -> None:
+    """A check by number that did not match, or was throttled, is audited with codes only.
+    The caller answers the refusal rather than raising it, so this entry commits."""
+    subject = refused.subject if isinstance(refused, CardNotRecognised) else None
+    audit.record(session, actor=partner.actor, action="card.verify_failed", subject=subject,
+                 purpose=purpose, clock=desk.clock,
+                 detail={"reason": refused.code, "via": partner.operator, "by": "number"})
 
 
 def disclose(session: Session, *, desk: CardDesk, partner: PartnerAccess,
@@ -118,21 +156,35 @@ def disclose(session: Session, *, desk: CardDesk, partner: PartnerAccess,
     return {k: v for k, v in out.items() if k in wanted}
 
 
-def verify(session: Session, *, desk: CardDesk, partner: PartnerAccess,
+def verify(session: Session, *, desk: CardDesk, guard: NumberGuard, partner: PartnerAccess,
            request: VerifyIn) -> VerifyOut:
     partner.require("verify")
-    if partner.purpose_required and not request.purpose:
-        raise PurposeRequired()
+    check_purpose(partner.type, request.purpose, request.incident_reference)
     now = desk.clock.now()
-    checked = check_presented(session, desk=desk, presented=request, now=now)
+    try:
+        checked = check_presented(session, desk=desk, guard=guard, presented=request, now=now)
+    except (CardNotRecognised, VerifyThrottled) as refused:
+        record_failed_attempt(session, desk=desk, partner=partner, purpose=request.purpose,
+                              refused=refused)
+        raise
     disclosed = (disclose(session, desk=desk, partner=partner, card=checked.card)
                  if checked.valid and checked.card is not None else {})
     subject = (desk.vault.pseudonym("resident", checked.card.resident_id)
                if checked.card is not None else None)
+    detail: dict[str, audit.DetailValue] = {
+        "reason": checked.reason, "disclosed": ".".join(sorted(disclosed))[:64] or "nothing",
+        "via": partner.operator, "by": "qr" if request.qr is not None else "number"}
+    if request.incident_reference is not None:
+        detail["incident"] = incident_hash(desk.vault, request.incident_reference)
     audit.record(session, actor=partner.actor, action="card.verified", subject=subject,
-                 purpose=request.purpose, clock=desk.clock,
-                 detail={"reason": checked.reason,
-                         "disclosed": ".".join(sorted(disclosed))[:64] or "nothing",
-                         "via": partner.operator})
+                 purpose=request.purpose, clock=desk.clock, detail=detail)
     return VerifyOut(result="valid" if checked.valid else "invalid", reason=checked.reason,
                      disclosed=disclosed)
+
+
+def verifications_for_incident(session: Session, *, desk: CardDesk,
+                               reference: str) -> list[audit.Entry]:
+    """For a lawful request naming a case number: the checks made under it. The reference is
+    hashed the way it was when recorded; nothing stored can be read back as the number."""
+    return audit.entries_with_detail(session, action="card.verified", key="incident",
+                                     value=incident_hash(desk.vault, reference))

@@ -16,6 +16,7 @@ from cityid.errors import AppError, ErrorKind
 from cityid.ratelimit import Limit, RateLimiter
 from privacy import audit
 from privacy.audit import Actor
+from privacy.terms import refuse_immigration_terms
 from redemption import repository as partner_repository
 from redemption.errors import PartnerInactive, PartnerNotFound
 from redemption.models import Partner
@@ -94,6 +95,7 @@ def create_account(session: Session, *, actor: Actor, username: str, password: s
     if partner_id is not None and partner_repository.get_partner(session, partner_id) is None:
         raise PartnerNotFound()
     username = username.lower()
+    refuse_immigration_terms("username", username)
     if repository.get_by_username(session, username) is not None:
         raise UsernameTaken()
     account = StaffAccount(id=uuid.uuid4(), username=username,

@@ -10,12 +10,14 @@ import uuid
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PartnerDep, RuntimeDep, SessionDep, client_address
+from api.errors import app_error_response
 from redemption import benefits as catalogue
 from redemption import history, ledger, verification
+from redemption.errors import CardNotRecognised, VerifyThrottled
 from redemption.schemas import (
     CardPresented,
     HolderBenefitState,
@@ -31,11 +33,20 @@ from redemption.schemas import (
 router = APIRouter(prefix="/v1", tags=["partner"])
 
 
+# Refusals whose audit entry must commit (a failed check by number, a throttled one): answered,
+# not raised, so the request's transaction commits.
+AUDITED_REFUSALS = (CardNotRecognised, VerifyThrottled)
+
+
 @router.post("/verify", response_model=VerifyOut)
 async def verify(body: VerifyIn, partner: PartnerDep, session: SessionDep,
-                 runtime: RuntimeDep) -> VerifyOut:
-    return await run_in_threadpool(partial(verification.verify, session, desk=runtime.cards,
-                                           partner=partner, request=body))
+                 runtime: RuntimeDep) -> VerifyOut | Response:
+    try:
+        return await run_in_threadpool(partial(
+            verification.verify, session, desk=runtime.cards, guard=runtime.number_guard,
+            partner=partner, request=body))
+    except AUDITED_REFUSALS as exc:
+        return app_error_response(exc)
 
 
 @router.get("/partner/benefits", response_model=list[HolderBenefitState])
@@ -53,10 +64,13 @@ async def partner_benefits(partner: PartnerDep, session: SessionDep, runtime: Ru
 async def redeem(body: RedemptionIn, partner: PartnerDep, session: SessionDep,
                  runtime: RuntimeDep,
                  idempotency_key: Annotated[str | None, Header(max_length=128)] = None
-                 ) -> ReceiptOut:
-    return await run_in_threadpool(partial(ledger.redeem, session, desk=runtime.ledger,
-                                           partner=partner, idempotency_key=idempotency_key,
-                                           request=body))
+                 ) -> ReceiptOut | Response:
+    try:
+        return await run_in_threadpool(partial(ledger.redeem, session, desk=runtime.ledger,
+                                               partner=partner,
+                                               idempotency_key=idempotency_key, request=body))
+    except AUDITED_REFUSALS as exc:
+        return app_error_response(exc)
 
 
 @router.post("/redemptions/{redemption_id}/void", response_model=ReceiptOut)
@@ -67,12 +81,16 @@ async def void(redemption_id: uuid.UUID, body: VoidIn, partner: PartnerDep,
                                            request=body))
 
 
-@router.post("/holder/history", response_model=list[HolderEvent])
+@router.post("/holder/history", response_model=list[HolderEvent],
+             responses={403: {"description": "holder_code_required: history needs a one-time "
+                                             "code sent to the contact on file"}})
 async def holder_history(body: HolderHistoryIn, request: Request, session: SessionDep,
-                         runtime: RuntimeDep) -> list[HolderEvent]:
-    """Public: a cardholder sees which partners verified or redeemed their card, and when."""
-    return await run_in_threadpool(partial(
+                         runtime: RuntimeDep) -> Response:
+    """Public, and refused until the one-time code lands: what is on the card (number, date of
+    birth, issue number) can't prove that the cardholder is asking. Every attempt is throttled
+    per card and per client, and audited."""
+    refusal = await run_in_threadpool(partial(
         history.holder_history, session, desk=runtime.cards, limiter=runtime.limiter,
         limit=runtime.holder_history_limit, client=client_address(request),
-        card_number=body.card_number, date_of_birth=body.date_of_birth,
-        issue_number=body.issue_number))
+        card_number=body.card_number))
+    return app_error_response(refusal)

@@ -78,6 +78,10 @@ LIMIT_PERIODS = {"lifetime": "once", "calendar_year": "per calendar year",
                  "calendar_month": "per calendar month", "rolling_days": "per {days} days"}
 
 
+def purpose_words(code: str) -> str:
+    return code.replace("_", " ").capitalize()
+
+
 def reason_words(reason: str) -> str:
     return REASONS.get(reason, reason.replace("_", " ").capitalize())
 
@@ -126,6 +130,8 @@ def show_desk(request: Request, principal: Principal, *, result: dict[str, Any] 
         "void_open": receipt is not None
         and runtime.clock.now() - receipt.redeemed_at <= runtime.ledger.void_window,
         "purpose": forms.text(form, "purpose") or "",
+        "purposes": [(code, purpose_words(code)) for code in partner.purposes],
+        "incident_reference": forms.text(form, "incident_reference") or "",
         # A fresh key per page: a double-click or a resubmitted form redeems once.
         "idempotency_key": "web-" + secrets.token_urlsafe(24),
     }, status_code=status_code)
@@ -158,16 +164,17 @@ def _holder_benefits(session: Session, runtime: Runtime, partner: PartnerAccess,
 
 
 def _check(request: Request, principal: Principal, session: Session, runtime: Runtime,
-           presented: Mapping[str, str], purpose: str | None) -> Response:
+           presented: Mapping[str, str], purpose: str | None,
+           incident_reference: str | None) -> Response:
     """Verifies the card under the partner's policy; with a valid card and a partner that
     redeems, lists its benefits with the holder's state."""
     partner = _partner(principal)
-    checked = verification.verify(session, desk=runtime.cards, partner=partner,
-                                  request=forms.validated(VerifyIn, {**presented,
-                                                                     "purpose": purpose},
-                                                          {**PRESENTED_LABELS,
-                                                           "purpose": "Reason or incident "
-                                                                      "reference"}))
+    checked = verification.verify(
+        session, desk=runtime.cards, guard=runtime.number_guard, partner=partner,
+        request=forms.validated(VerifyIn, {**presented, "purpose": purpose,
+                                           "incident_reference": incident_reference},
+                                {**PRESENTED_LABELS, "purpose": "Purpose of the check",
+                                 "incident_reference": "Incident reference"}))
     benefits: list[HolderBenefitState] = []
     if checked.result == "valid":
         benefits = _holder_benefits(session, runtime, partner, presented)
@@ -190,7 +197,7 @@ def scan(request: Request, form: StaffForm, principal: pages.StaffPage, session:
         raise forms.FormInvalid(["qr"], {"qr": "Card code"},
                                 ["Scan the card's QR code or paste its text."])
     return _check(request, principal, session, runtime, {"qr": qr},
-                  forms.text(form, "purpose"))
+                  forms.text(form, "purpose"), forms.text(form, "incident_reference"))
 
 
 @router.post("/partner/lookup")
@@ -205,7 +212,8 @@ def lookup(request: Request, form: StaffForm, principal: pages.StaffPage, sessio
     if missing:
         raise forms.FormInvalid(missing, PRESENTED_LABELS,
                                 ["Type the 16-digit card number and the holder's date of birth."])
-    return _check(request, principal, session, runtime, presented, forms.text(form, "purpose"))
+    return _check(request, principal, session, runtime, presented, forms.text(form, "purpose"),
+                  forms.text(form, "incident_reference"))
 
 
 @router.post("/partner/scan-image")
@@ -218,13 +226,15 @@ def scan_image(request: Request, upload: StaffUpload, principal: pages.StaffPage
     qr = read_qr_from_image(image) if image else None
     purpose = forms.text(form, "purpose") if form is not None \
         else request.headers.get("x-purpose") or None
+    incident_reference = forms.text(form, "incident_reference") if form is not None \
+        else request.headers.get("x-incident-reference") or None
     if qr is None:
         if form is None:
             return Response(status_code=204)
         return show_desk(request, principal, result={
             "valid": False, "reason": "unreadable", "words": reason_words("unreadable"),
             "disclosed": {}}, status_code=422)
-    return _check(request, principal, session, runtime, {"qr": qr}, purpose)
+    return _check(request, principal, session, runtime, {"qr": qr}, purpose, incident_reference)
 
 
 def _redemption(form: FormData) -> tuple[RedemptionIn, str | None]:

@@ -21,8 +21,8 @@ CLERK = Actor("clerk-1", "clerk")
 def _record(runtime: Runtime, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         with unit_of_work(runtime.sessions) as session:
-            audit.record(session, actor=CLERK, action="application.created",
-                         subject=f"application:{i}", detail={"n": i})
+            audit.record(session, actor=CLERK, action="seed.batch",
+                         subject=f"application:{i}", detail={"count": i})
 
 
 def _write_entries(runtime: Runtime, n: int) -> None:
@@ -86,7 +86,7 @@ def test_the_log_refuses_updates_and_deletes(runtime: Runtime) -> None:
 
 @pytest.mark.parametrize(("statements", "seq", "words"), [
     (["UPDATE audit_log SET action = 'application.denied' WHERE seq = 3"], 3, "altered"),
-    (["UPDATE audit_log SET detail = '{\"n\": 9}' WHERE seq = 2"], 2, "altered"),
+    (["UPDATE audit_log SET detail = '{\"count\": 9}' WHERE seq = 2"], 2, "altered"),
     (["DELETE FROM audit_log WHERE seq = 3"], 3, "missing"),
     (["DELETE FROM audit_log WHERE seq = 5"], 5, "missing"),
     (["UPDATE audit_log SET seq = 100 WHERE seq = 2",
@@ -146,13 +146,13 @@ def test_an_entry_waits_durably_until_chained_and_readers_see_it_once(runtime: R
         waiting = audit.entries_about(session, "application:1")
     assert (report.ok, report.entries, report.waiting) == (True, 0, 3)
     assert report.oldest_waiting is not None
-    assert [(e.seq, e.action) for e in waiting] == [(None, "application.created")]
+    assert [(e.seq, e.action) for e in waiting] == [(None, "seed.batch")]
     assert runtime.audit_chainer.drain() == 3
     assert _waiting(runtime) == 0
     with unit_of_work(runtime.sessions) as session:
         chained = audit.entries_about(session, "application:1")
-    assert [(e.seq, e.action, e.detail) for e in chained] == [(2, "application.created",
-                                                                {"n": 1})]
+    assert [(e.seq, e.action, e.detail) for e in chained] == [(2, "seed.batch",
+                                                                {"count": 1})]
 
 
 def test_entries_join_the_chain_in_the_order_they_were_recorded(runtime: Runtime) -> None:

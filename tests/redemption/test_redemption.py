@@ -235,21 +235,6 @@ def test_a_partner_sees_only_its_own_benefits(client: TestClient, admin: Headers
     assert refused.status_code == 404
 
 
-def test_the_holder_sees_who_verified_and_redeemed_their_card(
-        client: TestClient, admin: Headers, museum: Any, holder: dict[str, Any]) -> None:
-    partner, key = museum
-    _, bank = make_partner(client, admin, "bank", "First Community Bank")
-    client.post("/v1/verify", headers=bank, json={"qr": holder["qr"]})
-    redeem(client, key, make_benefit(client, admin, partner["id"], START.date()), holder)
-    proof = {"card_number": holder["card_number"], "date_of_birth": holder["date_of_birth"],
-             "issue_number": holder["issue_number"]}
-    events = client.post("/v1/holder/history", json=proof).json()
-    assert [(e["partner"], e["event"]) for e in events] == [
-        ("First Community Bank", "verified"), ("City Museum", "redeemed")]
-    wrong = client.post("/v1/holder/history", json={**proof, "issue_number": 2})
-    assert wrong.status_code == 404
-
-
 def test_the_report_suppresses_small_cells(client: TestClient, admin: Headers, museum: Any,
                                            runtime: Runtime,
                                            auth_header: Callable[[str], Headers]) -> None:

@@ -55,7 +55,7 @@ def test_each_partner_type_sees_exactly_its_attributes(
     _, key = make_partner(client, admin, partner_type)
     body: dict[str, Any] = {"qr": holder["qr"]}
     if partner_type == "police":
-        body["purpose"] = "INC-2026-0042"
+        body["purpose"] = "identity_check"
     response = client.post("/v1/verify", headers=key, json=body)
     assert response.status_code == 200, response.text
     result = response.json()
@@ -71,9 +71,9 @@ def test_each_partner_type_sees_exactly_its_attributes(
         assert disclosed["card_number"] == holder["card_number"]
 
 
-def test_police_must_give_a_purpose_and_it_is_audited(client: TestClient, admin: Headers,
-                                                      holder: dict[str, Any],
-                                                      runtime: Runtime) -> None:
+def test_police_must_give_a_purpose_code_and_it_is_audited(client: TestClient, admin: Headers,
+                                                           holder: dict[str, Any],
+                                                           runtime: Runtime) -> None:
     partner, police = make_partner(client, admin, "police")
     refused = client.post("/v1/verify", headers=police, json={"qr": holder["qr"]})
     assert refused.status_code == 422 and refused.json()["code"] == "purpose_required"
@@ -81,9 +81,9 @@ def test_police_must_give_a_purpose_and_it_is_audited(client: TestClient, admin:
                             json={"qr": holder["qr"], "purpose": "stopped him on 5th ave"})
     assert free_text.status_code == 422
     assert client.post("/v1/verify", headers=police, json={
-        "qr": holder["qr"], "purpose": "INC-77"}).status_code == 200
+        "qr": holder["qr"], "purpose": "welfare_check"}).status_code == 200
     entries = [e for e in audit_trail(runtime) if e.action == "card.verified"]
-    assert [e.purpose for e in entries] == ["INC-77"]
+    assert [e.purpose for e in entries] == ["welfare_check"]
     assert entries[0].role == "partner-police"
     with unit_of_work(runtime.sessions) as session:  # which of the partner's keys was used
         [key_id] = session.scalars(select(PartnerKey.id).where(

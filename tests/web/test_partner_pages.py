@@ -23,7 +23,7 @@ from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
 from staff import service as staff_service
 from staff.models import StaffAccount
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, all_table_text
 from tests.factories import audit_trail
 from tests.redemption.helpers import make_cardholder
 from tests.web.conftest import (
@@ -83,26 +83,38 @@ def test_a_bank_desk_sees_the_name_and_date_of_birth(
     assert "Redeem" not in page  # a bank's policy has no redemption
 
 
-def test_a_police_desk_must_give_a_reason(runtime: Runtime, browser_client: Client,
-                                          sign_in_partner: PartnerSignIn) -> None:
+def test_a_police_desk_must_choose_a_purpose_code(runtime: Runtime, browser_client: Client,
+                                                  sign_in_partner: PartnerSignIn) -> None:
     holder = make_cardholder(runtime, first_name=HOLDER_FIRST)
     police = make_partner(runtime, "police")
     token = sign_in_partner(browser_client, "partner_desk", police)
-    assert 'name="purpose"' in browser_client.get("/partner").text
+    desk = browser_client.get("/partner").text
+    assert '<select id="purpose" name="purpose" required' in desk
+    assert '<option value="traffic_stop">Traffic stop</option>' in desk
+    assert 'name="incident_reference"' in desk
     refused = browser_client.post("/partner/scan", data={"csrf_token": token,
                                                          "qr": holder["qr"]})
-    assert refused.status_code == 422 and "incident reference" in refused.text
+    assert refused.status_code == 422 and "purpose" in refused.text
     assert HOLDER_FIRST not in refused.text
-    page = _scan(browser_client, token, holder["qr"], purpose="INC-2026-0042")
+    typed = browser_client.post("/partner/scan", data={"csrf_token": token, "qr": holder["qr"],
+                                                       "purpose": "undocumented"})
+    assert typed.status_code == 422 and HOLDER_FIRST not in typed.text
+    page = _scan(browser_client, token, holder["qr"], purpose="traffic_stop",
+                 incident_reference="INC-2026-0042")
     assert "Card valid" in page and HOLDER_FIRST in page
     assert 'alt="The holder\'s photo on file"' in page
-    # The audit names the police partner and the officer's own account, with the reference.
+    # The audit names the police partner and the officer's own account, with the purpose code;
+    # the incident reference only as a keyed hash.
     [entry] = [e for e in audit_trail(runtime) if e.action == "card.verified"]
     with unit_of_work(runtime.sessions) as session:
         officer = session.scalars(select(StaffAccount.id).where(
             StaffAccount.partner_id == police, StaffAccount.role == "partner_desk")).one()
-    assert (entry.actor, entry.purpose) == (f"partner:{police}", "INC-2026-0042")
+    assert (entry.actor, entry.purpose) == (f"partner:{police}", "traffic_stop")
     assert entry.detail["via"] == f"staff:{officer}"
+    assert re.fullmatch(r"[0-9a-f]{64}", str(entry.detail["incident"]))
+    stored = all_table_text(runtime)
+    assert "undocumented" not in stored and "2026-0042" not in stored
+    assert "20260042" not in stored
 
 
 def test_a_revoked_card_is_red_with_the_reason_in_words(

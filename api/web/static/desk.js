@@ -21,6 +21,11 @@
     return field ? field.value.trim() : "";
   }
 
+  function incidentReference() {
+    const field = document.querySelector("#incident_reference");
+    return field ? field.value.trim() : "";
+  }
+
   function initCamera() {
     const box = document.querySelector("[data-camera]");
     if (!box || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
@@ -78,7 +83,7 @@
           const response = await fetch("/partner/scan-image", {
             method: "POST", body: image, credentials: "same-origin",
             headers: {"content-type": "image/jpeg", "x-csrf-token": csrfToken(),
-                      "x-purpose": purpose()},
+                      "x-purpose": purpose(), "x-incident-reference": incidentReference()},
           });
           if (response.status !== 204) {
             finish();
@@ -100,6 +105,8 @@
     start.addEventListener("click", async () => {
       const purposeField = document.querySelector("#purpose");
       if (purposeField && !purposeField.reportValidity()) return;
+      const incidentField = document.querySelector("#incident_reference");
+      if (incidentField && !incidentField.reportValidity()) return;
       try {
         stream = await navigator.mediaDevices.getUserMedia(
           {video: {facingMode: "environment"}, audio: false});
@@ -142,6 +149,8 @@
       form.addEventListener("submit", () => {
         const copy = form.querySelector("[data-purpose-copy]");
         if (copy) copy.value = purpose();
+        const incident = form.querySelector("[data-incident-copy]");
+        if (incident) incident.value = incidentReference();
       });
     });
   }
