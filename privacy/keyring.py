@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,12 +50,24 @@ class SigningKey:
 
 
 @dataclass(frozen=True)
+class VerifierKey:
+    """An AES-256-GCM key that seals card credentials (Claim 169's COSE_Encrypt0 layer), so only
+    the server and the verifiers it is exported to can read a QR. ``kid`` names it in each QR."""
+
+    kid: str
+    key: bytes
+    created_at: str
+
+
+@dataclass(frozen=True)
 class Keyring:
     keks: dict[int, bytes]
     active_kek: int
     index_key: bytes
     signing_keys: tuple[SigningKey, ...] = field(default=())
     active_signing_kid: str | None = None
+    verifier_keys: tuple[VerifierKey, ...] = field(default=())
+    active_verifier_kid: str | None = None
 
     def __post_init__(self) -> None:
         if self.active_kek not in self.keks:
@@ -65,6 +77,8 @@ class Keyring:
         _check_key("index key", self.index_key)
         if len(set(self.keks.values()) | {self.index_key}) != len(self.keks) + 1:
             raise KeyringError("keys in a keyring must all differ")
+        for verifier in self.verifier_keys:
+            _check_key(f"verifier key {verifier.kid}", verifier.key)
 
     @classmethod
     def generate(cls) -> Keyring:
@@ -80,19 +94,26 @@ class Keyring:
     def with_new_kek(self) -> Keyring:
         version = max(self.keks) + 1
         keks = {**self.keks, version: secrets.token_bytes(KEY_BYTES)}
-        return Keyring(keks, version, self.index_key, self.signing_keys, self.active_signing_kid)
+        return replace(self, keks=keks, active_kek=version)
 
     def without_kek(self, version: int) -> Keyring:
         if version == self.active_kek:
             raise KeyringError("the active KEK cannot be removed")
         keks = {v: k for v, k in self.keks.items() if v != version}
-        return Keyring(keks, self.active_kek, self.index_key, self.signing_keys,
-                       self.active_signing_kid)
+        return replace(self, keks=keks)
 
     def with_signing_key(self, key: SigningKey, *, activate: bool = True) -> Keyring:
         keys = (*self.signing_keys, key)
         active = key.kid if activate else self.active_signing_kid
-        return Keyring(self.keks, self.active_kek, self.index_key, keys, active)
+        return replace(self, signing_keys=keys, active_signing_kid=active)
+
+    def with_verifier_key(self, key: VerifierKey) -> Keyring:
+        """Seal new cards under ``key``; older verifier keys stay, so the cards they sealed
+        can still be opened until they expire."""
+        if any(k.kid == key.kid for k in self.verifier_keys):
+            raise KeyringError(f"a verifier key {key.kid} is already in the keyring")
+        return replace(self, verifier_keys=(*self.verifier_keys, key),
+                       active_verifier_kid=key.kid)
 
     def to_json(self) -> str:
         data: dict[str, Any] = {
@@ -108,6 +129,11 @@ class Keyring:
                     for k in self.signing_keys
                 ],
             },
+            "verifier": {
+                "active": self.active_verifier_kid,
+                "keys": [{"kid": k.kid, "key": _b64(k.key), "created_at": k.created_at}
+                         for k in self.verifier_keys],
+            },
         }
         return json.dumps(data, indent=2, sort_keys=True)
 
@@ -119,6 +145,7 @@ class Keyring:
                 raise KeyringError(f"unsupported keyring format {data.get('format')!r}")
             kek = data["kek"]
             signing = data.get("signing") or {}
+            verifier = data.get("verifier") or {}
             return cls(
                 keks={int(v): _unb64(k) for v, k in kek["versions"].items()},
                 active_kek=int(kek["active"]),
@@ -129,6 +156,11 @@ class Keyring:
                     for k in signing.get("keys", [])
                 ),
                 active_signing_kid=signing.get("active"),
+                verifier_keys=tuple(
+                    VerifierKey(kid=k["kid"], key=_unb64(k["key"]), created_at=k["created_at"])
+                    for k in verifier.get("keys", [])
+                ),
+                active_verifier_kid=verifier.get("active"),
             )
         except KeyringError:
             raise

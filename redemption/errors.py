@@ -137,3 +137,8 @@ class BenefitWindowInvalid(AppError):
     kind = ErrorKind.INVALID
     code = "benefit_window_invalid"
     title = "A benefit's active window must end on or after it starts"
+
+
+class NotAnOfflineVerifier(Forbidden):
+    code = "not_an_offline_verifier"
+    title = "This partner's type is not entitled to the QR verifier key"
