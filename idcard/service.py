@@ -99,7 +99,9 @@ def ensure_signing_key(vault: Vault, now: datetime) -> SigningKey:
     if key is None:
         key = generate_signing_key("EdDSA", now=now)
         vault.add_signing_key(key)
-    if vault.active_verifier_key() is None:
+    # A keyring from the environment can't be written here: until its operator adds a verifier
+    # key (`cityid keys rotate-verifier --out`), sealed issuance answers `no_verifier_key`.
+    if vault.active_verifier_key() is None and vault.provider.writable:
         vault.add_verifier_key(generate_verifier_key(now=now))
     return key
 
