@@ -54,13 +54,18 @@ def _fail(message: str) -> NoReturn:
 
 
 class _Commands(click.Group):
-    """A database that is unreachable or not migrated is one line, not a traceback."""
+    """A refusal of the program's own, or a database that is unreachable or not migrated, is
+    one line, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from sqlalchemy.exc import SQLAlchemyError
 
+        from cityid.errors import AppError
+
         try:
             return super().invoke(ctx)
+        except AppError as exc:
+            _fail(exc.detail)
         except SQLAlchemyError as exc:
             _fail(f"the database failed ({type(exc).__name__}); is it reachable and migrated "
                   "(`cityid db upgrade`)?")

@@ -220,3 +220,20 @@ def test_verify_refuses_an_issuer_it_cannot_reach_or_trust_in_one_line(
                                                 url + "/nowhere"))
     assert "https" in one_line_error(run("verify", credential(), "--issuer",
                                          "http://id.city.example"))
+
+
+def test_db_upgrade_makes_an_installation_and_a_refusal_inside_it_is_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("CITYID_"):
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    try:
+        made = run("db", "upgrade")
+        assert made.exit_code == 0, made.output
+        assert (tmp_path / "var" / "cityid.db").is_file()
+        # Migrated, but no signing key yet (`cityid serve` makes it): a refusal, not a traceback.
+        assert "signing key" in one_line_error(run("verify", "NCFXYZ"))
+    finally:
+        get_settings.cache_clear()
