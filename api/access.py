@@ -79,6 +79,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/partners/{partner_id}/keys"): only(ADMIN, AUDITOR),
     ("POST", "/v1/partners/{partner_id}/keys/{key_id}/revoke"): only(ADMIN),
     ("POST", "/v1/partners/{partner_id}/accounts"): only(ADMIN),
+    # the QR verifier key, for entitled offline verifiers: admin only, audited
+    ("POST", "/v1/partners/{partner_id}/verifier-keys"): only(ADMIN),
     ("GET", "/v1/benefits"): only(ADMIN, AUDITOR),
     ("POST", "/v1/benefits"): only(ADMIN),
     ("PATCH", "/v1/benefits/{benefit_id}"): only(ADMIN),

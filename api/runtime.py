@@ -95,7 +95,7 @@ class Runtime:
         return CardDesk(enrollment=self.enrollment, issuer=s.issuer, issuer_name=s.issuer_name,
                         status_list_ttl=timedelta(hours=s.status_list_ttl_hours),
                         status_list_url=f"{s.issuer.rstrip('/')}/.well-known/cityid/status-list",
-                        status_list_size=s.status_list_size)
+                        status_list_size=s.status_list_size, seal_qr=s.qr_sealed)
 
     @property
     def ledger(self) -> LedgerDesk:

@@ -2,7 +2,8 @@
 
 - Offline verifications per second: our verifier (signature, time window, status list) against
   the ``claim169`` package's ``decode_with_ed25519`` (signature and time window) on the same
-  credentials.
+  credentials, for plain signed QRs and for sealed ones (COSE_Encrypt0 under a verifier key;
+  claim169's ``decode_encrypted_aes256`` with an Ed25519 check it calls back into Python for).
 - Card images per second (front and back, PNG-encoded) against rendering the QR alone.
 - A print-ready PDF for a batch of freshly rendered cards. Selecting the cards and marking them
   printed needs the database and is not measured here.
@@ -26,11 +27,13 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import claim169  # type: ignore[import-untyped]
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from PIL import Image
 
 from idcard.credential import (
     CardClaims,
     generate_signing_key,
+    generate_verifier_key,
     issue_credential,
     public_jwks,
 )
@@ -83,17 +86,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     key = generate_signing_key("EdDSA", now=now)
     jwks = public_jwks([key])
     public = base64.urlsafe_b64decode(jwks["keys"][0]["x"] + "=")
+    seal = generate_verifier_key(now=now)
+    verifier_keys = {seal.kid: seal.key}
     taken: set[int] = set()
-    credentials = []
+    credentials: list[str] = []
+    sealed: list[str] = []
     for n in range(args.credentials):
         index = random_free_index(taken.__contains__)
         taken.add(index)
         claims = CardClaims(generate_card_number(), 1, "eng", NAMES[n % len(NAMES)],
                             date(1960 + n % 50, 1 + n % 12, 1 + n % 28),
                             ("male", "female", "other", None)[n % 4])
-        credentials.append(issue_credential(
-            claims, key=key, issuer=issuer, issued_at=now, not_before=now - timedelta(minutes=1),
-            expires_at=now + timedelta(days=1460), status_index=index))
+        for out, seal_with in ((credentials, None), (sealed, seal)):
+            out.append(issue_credential(
+                claims, key=key, issuer=issuer, issued_at=now,
+                not_before=now - timedelta(minutes=1), expires_at=now + timedelta(days=1460),
+                status_index=index, seal_with=seal_with))
     revoked = set(list(taken)[: len(taken) // 10])
     status = parse_status_document(
         build_status_document(revoked, set(), key=key, issuer=issuer, issued_at=now,
@@ -104,6 +112,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     assert reasons <= {Reason.OK, Reason.REVOKED}, reasons
     for c in credentials:
         assert claim169.decode_with_ed25519(c, public).is_verified()
+    public_key = Ed25519PublicKey.from_public_bytes(public)
+
+    def ed25519(algorithm: str, kid: object, data: bytes, signature: bytes) -> None:
+        public_key.verify(signature, data)
+
+    assert {verify_credential(c, jwks=jwks, status=status, now=now,
+                              verifier_keys=verifier_keys).reason
+            for c in sealed} <= {Reason.OK, Reason.REVOKED}
+    for c in sealed:
+        assert claim169.decode_encrypted_aes256(c, seal.key, verifier=ed25519).is_verified()
 
     def ours() -> int:
         for c in credentials:
@@ -115,6 +133,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             claim169.decode_with_ed25519(c, public)
         return len(credentials)
 
+    def ours_sealed() -> int:
+        for c in sealed:
+            verify_credential(c, jwks=jwks, status=status, now=now, verifier_keys=verifier_keys)
+        return len(sealed)
+
+    def reference_sealed() -> int:
+        for c in sealed:
+            claim169.decode_encrypted_aes256(c, seal.key, verifier=ed25519)
+        return len(sealed)
+
     print(f"python {platform.python_version()}, {platform.machine()}, "
           f"{os.cpu_count()} cpus, claim169 {claim169.__version__}; medians of {args.runs} runs")
     mean_length = statistics.mean(map(len, credentials))
@@ -124,6 +152,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"verify  ours (sig + window + status list): {ours_rate:9.0f} /s")
     print(f"verify  claim169.decode_with_ed25519:      {reference_rate:9.0f} /s")
     print(f"verify  ratio ours / claim169:             {ours_rate / reference_rate:9.2f}")
+    print(f"sealed: mean QR text {statistics.mean(map(len, sealed)):.0f} characters")
+    ours_sealed_rate = median_rate(ours_sealed, args.runs)
+    reference_sealed_rate = median_rate(reference_sealed, args.runs)
+    print(f"sealed  ours (open + sig + window + list): {ours_sealed_rate:9.0f} /s")
+    print(f"sealed  claim169.decode_encrypted_aes256:  {reference_sealed_rate:9.0f} /s")
+    print(f"sealed  ratio ours / claim169:             "
+          f"{ours_sealed_rate / reference_sealed_rate:9.2f}")
 
     photo = photo_bytes()
     sample = credentials[: args.images]

@@ -8,7 +8,7 @@ import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -19,24 +19,60 @@ if TYPE_CHECKING:
     from privacy.epochs import EpochPolicy
 
 
-def _runtime(settings: Settings | None = None) -> Runtime:
+def _require_installation(settings: Settings) -> None:
+    """Only ``serve``, ``db upgrade`` and ``seed`` make a database; any other command run where
+    there is none says so, instead of leaving an empty ./var/cityid.db behind."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if not Path(url.database).is_file():
+        _fail(f"no cityid database at {url.database}: this folder is not an installation "
+              "(make one with `cityid db upgrade`, or set CITYID_DATA_DIR / "
+              "CITYID_DATABASE_URL)")
+
+
+def _runtime(settings: Settings | None = None, *, create: bool = False) -> Runtime:
     """The command's runtime. When the command ends, whatever it audited is linked into the
-    chain, so nothing a command did is left waiting for a server's chainer."""
+    chain, so nothing a command did is left waiting for a server's chainer. Without ``create``
+    the database must already exist."""
     from api.runtime import build_runtime
 
-    runtime = build_runtime(settings or get_settings())
+    settings = settings or get_settings()
+    if not create:
+        _require_installation(settings)
+    runtime = build_runtime(settings)
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(runtime.audit_chainer.stop)
     return runtime
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
 
-@click.group(help="cityid: municipal identity cards.")
+class _Commands(click.Group):
+    """A refusal of the program's own, or a database that is unreachable or not migrated, is
+    one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from cityid.errors import AppError
+
+        try:
+            return super().invoke(ctx)
+        except AppError as exc:
+            _fail(exc.detail)
+        except SQLAlchemyError as exc:
+            _fail(f"the database failed ({type(exc).__name__}); is it reachable and migrated "
+                  "(`cityid db upgrade`)?")
+
+
+@click.group(cls=_Commands, help="cityid: municipal identity cards.")
 def main() -> None:
     from cityid.logging import configure_logging
 
@@ -57,7 +93,7 @@ def prepare(settings: Settings) -> None:
 
     keyring_path = settings.effective_keyring_path
     first_run = settings.key_provider == "file" and not keyring_path.exists()
-    runtime = _runtime(settings)
+    runtime = _runtime(settings, create=True)
     ensure_signing_key(runtime.vault, runtime.clock.now())  # the keyring file is made here too
     if first_run:
         click.echo(f"keyring created at {keyring_path.resolve()}: back it up apart from the "
@@ -371,6 +407,53 @@ def keys_rotate_signing(alg: str, out: Path | None) -> None:
     click.echo(f"new signing key {key.kid} ({alg}) signs new cards from now on")
 
 
+@keys.command("rotate-verifier", help="Start a new QR verifier key (kid) that seals new cards; "
+              "older keys keep opening the cards they sealed until those expire.")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Write the new keyring here (needed when keys come from the environment).")
+def keys_rotate_verifier(out: Path | None) -> None:
+    from idcard.credential import generate_verifier_key
+    from privacy.keyring import FileKeyProvider
+
+    runtime = _runtime()
+    if out is None and not runtime.vault.provider.writable:
+        _fail("the keyring comes from the environment; pass --out FILE for the new keyring")
+    key = generate_verifier_key(now=runtime.clock.now())
+    runtime.vault.add_verifier_key(key, save_to=FileKeyProvider(out, create=False)
+                                   if out is not None else None)
+    click.echo(f"new verifier key {key.kid} seals new cards from now on; re-export it to "
+               "offline verifiers (`cityid keys export-verifier`)")
+
+
+@keys.command("export-verifier", help="Write the QR verifier keys (a JWK Set, secret) for an "
+              "offline verifier whose partner type is entitled to them. Audited.")
+@click.option("--partner", "partner_id", required=True, type=click.UUID,
+              help="The partner that receives the keys (a bank, credit union or police).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def keys_export_verifier(partner_id: Any, out: Path) -> None:
+    import json
+
+    from cityid.db import unit_of_work
+    from cityid.errors import AppError
+    from privacy.audit import Actor
+    from redemption import service as partner_service
+
+    runtime = _runtime()
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            jwks = partner_service.export_verifier_keys(
+                session, desk=runtime.cards, actor=Actor("cli", "admin"), partner_id=partner_id)
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(jwks, handle, indent=2)
+    except AppError as exc:
+        _fail(exc.detail)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
+    kids = ", ".join(k["kid"] for k in jwks["keys"])
+    click.echo(f"wrote verifier keys {kids} to {out} (mode 0600); hand it over in person")
+
+
 # --- cards ----------------------------------------------------------------------------------
 
 
@@ -460,40 +543,121 @@ def seed(count: int, batch: int, workers: int | None) -> None:
 
 # --- offline verification -------------------------------------------------------------------
 
+EXIT_INVALID, EXIT_NO_STATUS_LIST = 3, 4
 
-@main.command(help="Verify a card credential offline: QR text, or --image of a card's back.")
-@click.argument("qr_text", required=False)
-@click.option("--image", type=click.Path(exists=True, path_type=Path), default=None)
-@click.option("--jwks", "jwks_file", type=click.Path(exists=True, path_type=Path), default=None,
-              help="A saved /.well-known/cityid/jwks.json (default: this installation's keys).")
-@click.option("--status-list", "status_file", type=click.Path(exists=True, path_type=Path),
-              default=None, help="A saved /.well-known/cityid/status-list (default: this "
-              "installation's current list).")
-@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z"]), default=None,
-              help="Verify as of this moment (ISO 8601 with zone) instead of now.")
-def verify(qr_text: str | None, image: Path | None, jwks_file: Path | None,
-           status_file: Path | None, at: datetime | None) -> None:
+
+def _read_json(path: Path, what: str) -> Any:
     import json
 
-    from idcard.offline import offline_check
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(f"cannot read {what} {path}: {exc.strerror or exc}")
+    except (ValueError, UnicodeDecodeError):
+        _fail(f"{what} {path} is not a JSON document")
+
+
+def _read_jwks(path: Path) -> dict[str, Any]:
+    jwks = _read_json(path, "the key set")
+    if not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list)):
+        _fail(f"the key set {path} is not a JWK Set (no \"keys\" list)")
+    return dict(jwks)
+
+
+def _read_verifier_keys(path: Path) -> dict[str, bytes]:
+    from idcard.cose import parse_verifier_jwks
+
+    try:
+        return parse_verifier_jwks(_read_json(path, "the verifier key file"))
+    except ValueError as exc:
+        _fail(f"the verifier key file {path}: {exc}")
+
+
+@main.command(help="Verify a card credential: QR text, or --image of a card's back. Partners "
+              "give --issuer URL (or saved --jwks and --status-list files); sealed QRs need "
+              "--verifier-key. Exit 0 valid, 3 invalid, 4 no status list to check against.")
+@click.argument("qr_text", required=False)
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None)
+@click.option("--issuer", "issuer_url", default=None, metavar="URL",
+              help="Fetch the issuer's /.well-known/cityid/jwks.json and status list, and cache "
+              "them for as long as the issuer allows.")
+@click.option("--refresh", is_flag=True, help="With --issuer: fetch again even if fresh.")
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None, help="A saved /.well-known/cityid/jwks.json.")
+@click.option("--status-list", "status_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None, help="A saved /.well-known/cityid/status-list.")
+@click.option("--verifier-key", "verifier_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None,
+              help="The verifier key file an administrator exported, to open sealed QRs.")
+@click.option("--at", "at", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z"]), default=None,
+              help="Verify as of this moment (ISO 8601 with zone) instead of now.")
+def verify(qr_text: str | None, image: Path | None, issuer_url: str | None, refresh: bool,
+           jwks_file: Path | None, status_file: Path | None, verifier_file: Path | None,
+           at: datetime | None) -> None:
+    """Three sources of trust, none of which creates anything: the issuer's published documents
+    (``--issuer``), saved copies of them (``--jwks``), or, inside an installation with neither,
+    the installation's own keys and list."""
+    import json
+
+    from idcard.offline import load_status_list, offline_check
+    from idcard.verifier import Reason
 
     if (qr_text is None) == (image is None):
         _fail("give the QR text or --image, not both")
-    if jwks_file is not None and status_file is not None:
-        jwks = json.loads(jwks_file.read_text())
-        document = status_file.read_bytes()
+    if issuer_url is not None and (jwks_file is not None or status_file is not None):
+        _fail("give --issuer, or saved --jwks and --status-list files, not both")
+    now = at or datetime.now(UTC)
+    verifier_keys = _read_verifier_keys(verifier_file) if verifier_file else None
+    notes: list[str] = []
+    document: bytes | None
+    if issuer_url is not None:
+        from idcard.published import PublishedError, default_cache_dir, describe_age, fetch_issuer
+
+        try:
+            keys_doc, list_doc = fetch_issuer(issuer_url, cache_dir=default_cache_dir(),
+                                              now=datetime.now(UTC), refresh=refresh)
+        except PublishedError as exc:
+            _fail(str(exc))
+        try:
+            jwks = json.loads(keys_doc.body)
+        except ValueError:
+            _fail(f"{keys_doc.url} is not a JSON document")
+        document = list_doc.body
+        for doc in (keys_doc, list_doc):
+            age = describe_age(doc.age(datetime.now(UTC)))
+            source = "cached copy" if doc.from_cache else "fetched now"
+            line = (f"{doc.name}: {source} from {doc.url}, {age} old, kept for "
+                    f"{describe_age(doc.max_age)}")
+            if doc.refresh_failed:
+                line += f"; STALE, could not refresh: {doc.refresh_failed}"
+            notes.append(line)
+    elif jwks_file is not None:
+        jwks = _read_jwks(jwks_file)
+        try:
+            document = status_file.read_bytes() if status_file else None
+        except OSError as exc:
+            _fail(f"cannot read the status list {status_file}: {exc.strerror or exc}")
     else:
         from cityid.db import unit_of_work
         from idcard import service as card_service
 
         runtime = _runtime()
         with unit_of_work(runtime.sessions) as session:
-            jwks = (json.loads(jwks_file.read_text()) if jwks_file else
-                    card_service.published_keys(session, desk=runtime.cards))
+            jwks = card_service.published_keys(session, desk=runtime.cards)
             document = (status_file.read_bytes() if status_file else
                         card_service.status_list(session, desk=runtime.cards)[0])
+        if verifier_keys is None:
+            verifier_keys = card_service.verifier_keys(runtime.cards)
+    status = load_status_list(document, jwks)
+    if document and status is None:
+        notes.append("status list: it does not verify against the key set; not used")
+    elif status is not None:
+        notes.append(f"status list: issued {status.issued.isoformat()}, valid until "
+                     f"{status.valid_until.isoformat()}")
     verdict = offline_check(qr_text=qr_text, image=image.read_bytes() if image else None,
-                            jwks=jwks, status_document=document, now=at or datetime.now(UTC))
+                            jwks=jwks, status_document=document, now=now,
+                            verifier_keys=verifier_keys)
     result: dict[str, Any] = {"result": "valid" if verdict.ok else "invalid",
                               "reason": verdict.reason.value}
     if verdict.fields is not None:
@@ -501,9 +665,19 @@ def verify(qr_text: str | None, image: Path | None, jwks_file: Path | None,
         result["fields"] = {"card_number": f.card_number, "issue_number": f.issue_number,
                             "full_name": f.full_name, "date_of_birth": f.date_of_birth.isoformat(),
                             "gender": f.gender, "language": f.language,
-                            "expires_at": f.expires_at.isoformat(), "kid": f.kid}
+                            "expires_at": f.expires_at.isoformat(), "kid": f.kid,
+                            "sealed_by": f.sealed_by}
+    if verdict.reason is Reason.UNKNOWN_KEY and verifier_keys is None:
+        notes.append("the QR may be sealed: give the --verifier-key file your administrator "
+                     "exported")
+    for note in notes:
+        click.echo(note, err=True)
     click.echo(json.dumps(result, indent=2, ensure_ascii=False))
-    sys.exit(0 if verdict.ok else 3)
+    if not document and verdict.reason is Reason.STATUS_LIST_STALE:
+        click.echo("no status list: revocation and suspension were not checked "
+                   "(give --status-list FILE or --issuer URL)", err=True)
+        sys.exit(EXIT_NO_STATUS_LIST)
+    sys.exit(0 if verdict.ok else EXIT_INVALID)
 
 
 # --- retention and the privacy drill --------------------------------------------------------
@@ -564,6 +738,8 @@ def privacy_drill(dump: Path | None, canaries: Path | None, with_keys: bool) -> 
     from oversight import drill
 
     settings = get_settings()
+    if dump is None:
+        _require_installation(settings)
     with tempfile.TemporaryDirectory() as folder:
         source = dump or drill.dump_database(settings.effective_database_url, Path(folder))
         report = drill.analyse(

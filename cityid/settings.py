@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # ZIP code to district mapping for impact reports (read by oversight/impact.py).
     districts_path: Path | None = None
     issuer_name: str = "City ID"
+    # Seal card QRs (Claim 169's COSE_Encrypt0 under the verifier key), so a generic QR app
+    # reads nothing; false issues plain signed QRs that any Claim 169 reader can show.
+    qr_sealed: bool = True
     status_list_ttl_hours: int = Field(default=24, ge=1, le=24 * 14)
     # Bits in the status list: keep it at least twice the number of cards ever issued, so a
     # random free index is found quickly and one card still hides among many.

@@ -1,4 +1,5 @@
-"""COSE_Sign1 (RFC 9052) signing and verification, and the signing keys and key set behind them.
+"""COSE_Sign1 (RFC 9052) signing and verification, the signing keys and key set behind them, and
+the COSE_Encrypt0 layer that seals a card credential under a verifier key.
 
 Card credentials and the status list are both one COSE_Sign1 with ``alg`` (EdDSA -8 or ES256 -7)
 and ``kid`` in the protected header, so both are signed and checked here.
@@ -9,6 +10,12 @@ message is decoded once, the Sig_structure ``["Signature1", protected, external_
 key object that is built once per published JWK, not once per scan. An offline verifier does
 this for every card it reads, and ``cwt`` would decode the headers again and run its generic
 multi-recipient logic on each call.
+
+Sealing (Claim 169's optional encryption) is a COSE_Encrypt0 around the signed COSE_Sign1, with
+AES-256-GCM (``alg`` 3) and the verifier key's ``kid`` in the protected header, so the kid is
+authenticated, and a random 96-bit IV in the unprotected header. It is made by ``cwt`` and opened
+the same way signatures are checked: ``cbor2`` builds the Enc_structure ``["Encrypt0",
+protected, external_aad]`` (RFC 9052 section 5.3) and ``cryptography``'s AESGCM opens it.
 """
 
 from __future__ import annotations
@@ -23,22 +30,29 @@ from functools import lru_cache
 from typing import Any
 
 import cbor2
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cwt import COSE, COSEKey
 from cwt.cose_key_interface import COSEKeyInterface
 
 from cityid.errors import AppError, ErrorKind
-from privacy.keyring import SigningKey
+from privacy.keyring import SigningKey, VerifierKey
 
 HEADER_ALG = 1
 HEADER_CONTENT_TYPE = 3
 HEADER_KID = 4
+HEADER_IV = 5
 HEADER_TYP = 16
 COSE_SIGN1_TAG = 18
+COSE_ENCRYPT0_TAG = 16
 SIGNATURE1_CONTEXT = "Signature1"
+ENCRYPT0_CONTEXT = "Encrypt0"
+A256GCM = 3
+IV_BYTES = 12
+VERIFIER_KEY_BYTES = 32
 EXTERNAL_AAD = b""  # neither the cards nor the status list bind external data
 
 ALGORITHMS: dict[str, int] = {"EdDSA": -8, "ES256": -7}
@@ -314,3 +328,96 @@ def verify_cose(message: CoseSign1, jwks: Mapping[str, Any]) -> str:
     except Exception:
         raise Unreadable() from None
     return kid
+
+
+# --- COSE_Encrypt0: sealing a credential under a verifier key ---------------------------------
+
+
+def generate_verifier_key(*, now: datetime) -> VerifierKey:
+    """A new QR verifier key. Its kid is printed into every sealed QR, so it is short."""
+    return VerifierKey(kid="v" + secrets.token_urlsafe(KID_BYTES),
+                       key=secrets.token_bytes(VERIFIER_KEY_BYTES), created_at=now.isoformat())
+
+
+@lru_cache(maxsize=16)
+def _cose_verifier_key(key: VerifierKey) -> COSEKeyInterface:
+    return COSEKey.from_symmetric_key(key.key, alg="A256GCM", kid=key.kid.encode("utf-8"))
+
+
+def seal_encrypt0(signed: bytes, key: VerifierKey) -> bytes:
+    """Encrypt a COSE_Sign1 into a tagged COSE_Encrypt0 under the verifier key."""
+    protected = {HEADER_ALG: A256GCM, HEADER_KID: key.kid.encode("utf-8")}
+    sealed = _COSE.encode_and_encrypt(signed, _cose_verifier_key(key), protected=protected,
+                                      unprotected={HEADER_IV: secrets.token_bytes(IV_BYTES)})
+    assert isinstance(sealed, bytes)
+    return sealed
+
+
+def _header_kid(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any]) -> str | None:
+    kid = protected.get(HEADER_KID, unprotected.get(HEADER_KID))
+    if not isinstance(kid, bytes):
+        return None
+    try:
+        return kid.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def open_encrypt0(message: cbor2.CBORTag, keys: Mapping[str, bytes]) -> tuple[str, bytes]:
+    """The verifier kid and the plaintext (a COSE_Sign1) of a sealed credential.
+
+    Without the key the QR names, ``UnknownKey``; a ciphertext or header that fails the
+    AES-GCM tag was altered or sealed by someone else, and is treated like a bad signature."""
+    parts = message.value
+    if not (isinstance(parts, list) and len(parts) == 3):
+        raise Unreadable()
+    protected_bytes, unprotected, ciphertext = parts
+    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, dict)
+            and isinstance(ciphertext, bytes)):
+        raise Unreadable()
+    protected = loads_exact(protected_bytes) if protected_bytes else {}
+    if not isinstance(protected, dict):
+        raise Unreadable()
+    if protected.get(HEADER_ALG) != A256GCM:
+        raise Unsupported()
+    iv = unprotected.get(HEADER_IV)
+    if not isinstance(iv, bytes) or len(iv) != IV_BYTES:
+        raise Unreadable()
+    kid = _header_kid(protected, unprotected)
+    secret = keys.get(kid) if kid is not None else None
+    if kid is None or secret is None:
+        raise UnknownKey()
+    aad = cbor2.dumps([ENCRYPT0_CONTEXT, protected_bytes, EXTERNAL_AAD])
+    try:
+        return kid, AESGCM(secret).decrypt(iv, ciphertext, aad)
+    except (InvalidTag, ValueError):
+        raise BadSignature() from None
+
+
+def verifier_jwks(keys: Iterable[VerifierKey]) -> dict[str, list[dict[str, str]]]:
+    """Verifier keys as a JWK Set of symmetric keys: what an entitled offline verifier loads."""
+    return {"keys": [{"kty": "oct", "alg": "A256GCM", "use": "enc", "kid": k.kid,
+                      "k": _b64url(k.key)} for k in keys]}
+
+
+def parse_verifier_jwks(document: Any) -> dict[str, bytes]:
+    """kid to key from a verifier JWK Set (or one JWK); ValueError names what is wrong."""
+    if isinstance(document, Mapping) and "keys" not in document:
+        document = {"keys": [document]}
+    keys = document.get("keys") if isinstance(document, Mapping) else None
+    if not isinstance(keys, list) or not keys:
+        raise ValueError("not a JWK Set of verifier keys (no \"keys\" list)")
+    out: dict[str, bytes] = {}
+    for jwk in keys:
+        if not (isinstance(jwk, Mapping) and jwk.get("kty") == "oct"
+                and jwk.get("alg", "A256GCM") == "A256GCM"
+                and isinstance(jwk.get("kid"), str) and isinstance(jwk.get("k"), str)):
+            raise ValueError("a key is not an A256GCM symmetric JWK with kid and k")
+        try:
+            raw = _unb64url(jwk["k"])
+        except ValueError:
+            raise ValueError(f"key {jwk['kid']} is not base64url") from None
+        if len(raw) != VERIFIER_KEY_BYTES:
+            raise ValueError(f"key {jwk['kid']} is not {VERIFIER_KEY_BYTES} bytes")
+        out[jwk["kid"]] = raw
+    return out

@@ -1,7 +1,10 @@
-"""The card credential: a MOSIP Claim 169 identity map in a CWT, signed as a COSE_Sign1.
+"""The card credential: a MOSIP Claim 169 identity map in a CWT, signed as a COSE_Sign1, and
+sealed by default in a COSE_Encrypt0 under a verifier key.
 
-Wire format, outermost first: Base45 (RFC 9285) text, of zlib-compressed bytes, of a COSE_Sign1
-(RFC 9052, CBOR tag 18). The protected header holds ``alg`` (EdDSA -8 or ES256 -7) and
+Wire format, outermost first: Base45 (RFC 9285) text, of zlib-compressed bytes, of a COSE_Encrypt0
+(CBOR tag 16, AES-256-GCM, the verifier key's kid in its protected header) whose plaintext is a
+COSE_Sign1 (RFC 9052, CBOR tag 18); a city that turns sealing off issues the COSE_Sign1 alone,
+as cards issued before sealing were. The protected header holds ``alg`` (EdDSA -8 or ES256 -7) and
 ``kid``. The payload is a CWT claims map: ``iss`` (1), ``exp`` (4), ``nbf`` (5), ``iat`` (6), the
 identity map under claim 169, and the card's status-list index under the private-use claim
 ``STATUS_INDEX_CLAIM``.
@@ -34,6 +37,7 @@ from cityid.errors import AppError, ErrorKind
 from idcard.cose import (
     ALGORITHM_NAMES,
     ALGORITHMS,
+    COSE_ENCRYPT0_TAG,
     COSE_SIGN1_TAG,
     HEADER_ALG,
     HEADER_CONTENT_TYPE,
@@ -49,15 +53,18 @@ from idcard.cose import (
     Unsupported,
     find_jwk,
     generate_signing_key,
+    generate_verifier_key,
     loads_exact,
+    open_encrypt0,
     public_jwk,
     public_jwks,
     read_cose_sign1,
+    seal_encrypt0,
     sign_cose,
     verify_cose,
 )
 from idcard.numbers import is_valid_card_number
-from privacy.keyring import SigningKey
+from privacy.keyring import SigningKey, VerifierKey
 
 __all__ = [
     "ALGORITHMS",
@@ -75,6 +82,7 @@ __all__ = [
     "CLAIM_IAT",
     "CLAIM_ISS",
     "CLAIM_NBF",
+    "COSE_ENCRYPT0_TAG",
     "COSE_SIGN1_TAG",
     "GENDER_CODES",
     "GENDER_NAMES",
@@ -103,8 +111,10 @@ __all__ = [
     "decompress_bounded",
     "find_jwk",
     "generate_signing_key",
+    "generate_verifier_key",
     "issue_credential",
     "loads_exact",
+    "open_qr_text",
     "parse_date_of_birth",
     "public_jwk",
     "public_jwks",
@@ -142,7 +152,7 @@ ALLOWED_CWT_KEYS = frozenset(
 GENDER_CODES: dict[str, int] = {"male": 1, "female": 2, "other": 3}
 GENDER_NAMES: dict[int, str] = {v: k for k, v in GENDER_CODES.items()}
 
-MAX_QR_TEXT = 8192  # a version 40 QR holds 4,296 alphanumeric characters
+MAX_QR_TEXT = 4296  # what a version 40 QR holds in alphanumeric mode; no card of ours is longer
 MAX_DECOMPRESSED = 64 * 1024
 _LANGUAGE = re.compile(r"[a-z]{3}")
 
@@ -228,8 +238,10 @@ def issue_credential(
     not_before: datetime,
     expires_at: datetime,
     status_index: int,
+    seal_with: VerifierKey | None = None,
 ) -> str:
-    """Sign a card credential and return the Base45 text that goes into the QR."""
+    """Sign a card credential, seal it under ``seal_with`` if given, and return the Base45 text
+    that goes into the QR."""
     if not issuer:
         raise InvalidCardClaims("the issuer is empty")
     if not not_before < expires_at:
@@ -246,6 +258,8 @@ def issue_credential(
     }
     check_cwt_keys(cwt_claims)
     signed = sign_cose(cbor2.dumps(cwt_claims, canonical=True), key)
+    if seal_with is not None:
+        signed = seal_encrypt0(signed, seal_with)
     text: bytes = base45.b45encode(zlib.compress(signed, 9))
     return text.decode("ascii")
 
@@ -268,15 +282,34 @@ def decompress_bounded(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
     return out
 
 
-def read_qr_text(qr_text: str) -> CoseSign1:
-    """Base45 text to a parsed, not yet verified, COSE_Sign1."""
+def _inflate_qr_text(qr_text: str) -> bytes:
     if not isinstance(qr_text, str) or not qr_text or len(qr_text) > MAX_QR_TEXT:
         raise Unreadable()
     try:
         compressed: bytes = base45.b45decode(qr_text)
     except (ValueError, TypeError, UnicodeError):
         raise Unreadable() from None
-    return read_cose_sign1(decompress_bounded(compressed))
+    return decompress_bounded(compressed)
+
+
+def read_qr_text(qr_text: str) -> CoseSign1:
+    """Base45 text of a plain signed credential to a parsed, not yet verified, COSE_Sign1."""
+    return read_cose_sign1(_inflate_qr_text(qr_text))
+
+
+def open_qr_text(qr_text: str, verifier_keys: Mapping[str, bytes]) -> tuple[CoseSign1, str | None]:
+    """Base45 text to a parsed, not yet verified, COSE_Sign1, and the kid of the verifier key
+    that sealed it (None for a plain signed credential)."""
+    data = _inflate_qr_text(qr_text)
+    # Peek at the tag before decoding it all: a sealed QR is opened once, then read as a plain one.
+    if data[:1] == bytes([0xC0 | COSE_ENCRYPT0_TAG]):
+        item = loads_exact(data)
+        if not isinstance(item, cbor2.CBORTag) or item.tag != COSE_ENCRYPT0_TAG:
+            raise Unreadable()
+        sealed_by, signed = open_encrypt0(item, verifier_keys)
+        message = read_cose_sign1(signed)
+        return message, sealed_by
+    return read_cose_sign1(data), None
 
 
 def parse_date_of_birth(value: str) -> date:

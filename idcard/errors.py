@@ -38,3 +38,9 @@ class NoSigningKey(AppError):
     kind = ErrorKind.UNAVAILABLE
     code = "no_signing_key"
     title = "No card signing key is configured; run `cityid keys rotate-signing`"
+
+
+class NoVerifierKey(AppError):
+    kind = ErrorKind.UNAVAILABLE
+    code = "no_verifier_key"
+    title = "No QR verifier key is configured; run `cityid keys rotate-verifier`"

@@ -29,6 +29,8 @@ class Card(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status_index: Mapped[int] = mapped_column(Integer, unique=True)
     kid: Mapped[str] = mapped_column(String(64), index=True)
+    # The verifier key that sealed the QR; None for a plain signed QR (sealing off, or older).
+    verifier_kid: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     valid_from: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date, index=True)

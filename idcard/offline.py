@@ -42,10 +42,13 @@ def load_status_list(document: bytes | None, jwks: Mapping[str, Any]) -> StatusL
 
 
 def offline_check(*, qr_text: str | None, image: bytes | None, jwks: Mapping[str, Any],
-                  status_document: bytes | None, now: datetime) -> Verdict:
+                  status_document: bytes | None, now: datetime,
+                  verifier_keys: Mapping[str, bytes] | None = None) -> Verdict:
+    """``verifier_keys`` (kid to key, from an exported verifier key file) open sealed QRs."""
     if qr_text is None and image is not None:
         qr_text = read_qr_from_image(image)
     if not qr_text:
         return Verdict(Reason.UNREADABLE)
     return verify_credential(qr_text.strip(), jwks=jwks,
-                             status=load_status_list(status_document, jwks), now=now)
+                             status=load_status_list(status_document, jwks), now=now,
+                             verifier_keys=verifier_keys)

@@ -60,6 +60,12 @@ def kids_in_use(session: Session, today: date) -> set[str]:
     return set(session.scalars(select(Card.kid).where(Card.expires_on >= today).distinct()))
 
 
+def verifier_kids_in_use(session: Session, today: date) -> set[str]:
+    """Verifier keys that sealed a card that has not yet expired: verifiers still need them."""
+    return set(session.scalars(select(Card.verifier_kid).where(
+        Card.expires_on >= today, Card.verifier_kid.is_not(None)).distinct()))
+
+
 def cards_to_print(session: Session, fulfilment: Sequence[str], limit: int | None = None
                    ) -> Sequence[Card]:
     stmt = (select(Card).where(Card.fulfilment.in_(fulfilment), Card.status == "active")

@@ -17,6 +17,7 @@ class CardOut(BaseModel):
     expires_on: date
     issued_at: datetime
     kid: str
+    verifier_kid: str | None = None  # the key that sealed its QR; None for a plain signed QR
     fulfilment: str
     replaces_id: uuid.UUID | None
 

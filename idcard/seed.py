@@ -64,7 +64,7 @@ from idcard.service import CARDS, CardDesk
 from idcard.statuslist import MAX_SIZE, MIN_SIZE, random_free_index
 from privacy import audit
 from privacy.audit import Actor
-from privacy.keyring import Keyring, SigningKey
+from privacy.keyring import Keyring, SigningKey, VerifierKey
 from privacy.normalise import normalise_person
 from privacy.vault import DataKeyHandle, Vault, wrap_dek
 
@@ -88,7 +88,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "cards": ("id", "resident_id", "application_id", "card_number_index", "card_number_enc",
               "issue_number", "status", "status_reason", "status_changed_at", "status_index",
               "kid", "issued_at", "valid_from", "expires_on", "credential_enc", "fulfilment",
-              "printed_at", "replaces_id"),
+              "printed_at", "replaces_id", "verifier_kid"),
 }
 
 Row = tuple[Any, ...]
@@ -131,6 +131,7 @@ class _HeldKeyring:
 class _Context:
     keyring: Keyring
     signing_key: SigningKey
+    sealing_key: VerifierKey | None
     rulebook: Rulebook
     issuer: str
     issuer_name: str
@@ -267,13 +268,15 @@ def _cardholder(context: _Context, desk: CardDesk, rows: _Rows, person: _Person,
     credential = issue_credential(
         cards.card_claims(holder, card_number, 1), key=context.signing_key, issuer=context.issuer,
         issued_at=now, not_before=datetime.combine(today, time(0), tzinfo=UTC),
-        expires_at=cards.end_of_day(expires_on), status_index=status_index)
+        expires_at=cards.end_of_day(expires_on), status_index=status_index,
+        seal_with=context.sealing_key)
     sealed_card = key.record(CARDS, card_id)
     rows.tables["cards"].append((
         card_id, resident_id, application_id, cards.number_index(desk, card_number),
         sealed_card.seal("card_number", card_number.encode()), 1, "active", None, None,
         status_index, context.signing_key.kid, stamp, today, expires_on,
-        sealed_card.seal("credential", credential.encode()), "printed", stamp, None))
+        sealed_card.seal("credential", credential.encode()), "printed", stamp, None,
+        context.sealing_key.kid if context.sealing_key is not None else None))
 
 
 def _make_batch(context: _Context, spec: _BatchSpec) -> _Rows:
@@ -469,7 +472,8 @@ def plan(sessions: sessionmaker[Session], *, desk: CardDesk, count: int) -> Seed
     youngest = _youngest_without_caretaker(rulebook)
     approve = sorted(enrollment.reason_codes()["approve"])
     context = _Context(
-        keyring=desk.vault.keyring, signing_key=signing_key, rulebook=rulebook,
+        keyring=desk.vault.keyring, signing_key=signing_key,
+        sealing_key=cards.sealing_key(desk), rulebook=rulebook,
         issuer=desk.issuer, issuer_name=desk.issuer_name,
         documents=_approving_documents(rulebook, today, max(youngest, 30)),
         decision_reason="rulebook_satisfied" if "rulebook_satisfied" in approve else approve[0],

@@ -21,12 +21,20 @@ from enrollment import service as enrollment
 from enrollment.schemas import ApplicationOut, DecisionIn
 from enrollment.service import EnrollmentDesk, Holder, age_on
 from idcard import render, repository
-from idcard.credential import CardClaims, generate_signing_key, issue_credential, public_jwks
+from idcard.cose import verifier_jwks
+from idcard.credential import (
+    CardClaims,
+    generate_signing_key,
+    generate_verifier_key,
+    issue_credential,
+    public_jwks,
+)
 from idcard.errors import (
     CardNotFound,
     IllegalCardTransition,
     NoSigningKey,
     NotLatestCard,
+    NoVerifierKey,
     ReasonNeedsRole,
     RenewalWindowClosed,
     UnknownCardReason,
@@ -37,7 +45,7 @@ from idcard.schemas import CardOut
 from idcard.statuslist import MIN_SIZE, build_status_document, random_free_index
 from privacy import audit
 from privacy.audit import Actor
-from privacy.keyring import SigningKey
+from privacy.keyring import SigningKey, VerifierKey
 from privacy.vault import Vault
 
 CARDS = "cards"
@@ -63,6 +71,8 @@ class CardDesk:
     status_list_ttl: timedelta
     status_list_url: str | None = None
     status_list_size: int = MIN_SIZE
+    # Seal QRs under the verifier key (Claim 169's COSE_Encrypt0); off gives plain signed QRs.
+    seal_qr: bool = True
 
     @property
     def vault(self) -> Vault:
@@ -82,12 +92,17 @@ def number_index(desk: CardDesk, card_number: str) -> str:
 
 
 def ensure_signing_key(vault: Vault, now: datetime) -> SigningKey:
-    """Make the first card signing key. Called once before workers start (``cityid serve``),
-    never per request, so two processes can't each make a key and lose one."""
+    """Make the first card signing key and the first QR verifier key. Called once before
+    workers start (``cityid serve``), never per request, so two processes can't each make a key
+    and lose one. An installation from before sealing gets its verifier key here."""
     key = vault.active_signing_key()
     if key is None:
         key = generate_signing_key("EdDSA", now=now)
         vault.add_signing_key(key)
+    # A keyring from the environment can't be written here: until its operator adds a verifier
+    # key (`cityid keys rotate-verifier --out`), sealed issuance answers `no_verifier_key`.
+    if vault.active_verifier_key() is None and vault.provider.writable:
+        vault.add_verifier_key(generate_verifier_key(now=now))
     return key
 
 
@@ -96,6 +111,50 @@ def _signing_key(desk: CardDesk) -> SigningKey:
     if key is None:
         raise NoSigningKey()
     return key
+
+
+def sealing_key(desk: CardDesk) -> VerifierKey | None:
+    """The verifier key new QRs are sealed under, or None when the city turned sealing off."""
+    if not desk.seal_qr:
+        return None
+    key = desk.vault.active_verifier_key()
+    if key is None:
+        raise NoVerifierKey()
+    return key
+
+
+_verifier_cache: dict[tuple[str, ...], dict[str, bytes]] = {}
+
+
+def verifier_keys(desk: CardDesk) -> dict[str, bytes]:
+    """Every verifier key this installation ever sealed with, by kid: the server opens any QR it
+    sealed, whatever key sealing uses today."""
+    keys = desk.vault.verifier_keys()
+    ident = tuple(k.kid for k in keys)
+    if ident not in _verifier_cache:
+        _verifier_cache.clear()
+        _verifier_cache[ident] = {k.kid: k.key for k in keys}
+    return _verifier_cache[ident]
+
+
+def verifier_keys_in_use(session: Session, *, desk: CardDesk) -> list[VerifierKey]:
+    """The active verifier key and every older one that sealed a card not yet expired."""
+    in_use = repository.verifier_kids_in_use(session, desk.clock.today())
+    active = desk.vault.active_verifier_key()
+    return [k for k in desk.vault.verifier_keys()
+            if k.kid in in_use or (active is not None and k.kid == active.kid)]
+
+
+def export_verifier_keys(session: Session, *, desk: CardDesk, actor: Actor,
+                         recipient: str) -> dict[str, list[dict[str, str]]]:
+    """The verifier keys an entitled offline verifier needs, as a JWK Set. Whoever holds them
+    reads every sealed QR, so each export is audited with who received it and which kids."""
+    keys = verifier_keys_in_use(session, desk=desk)
+    if not keys:
+        raise NoVerifierKey()
+    audit.record(session, actor=actor, action="keys.verifier_exported", subject=recipient,
+                 clock=desk.clock, detail={"kids": ".".join(k.kid for k in keys)[:64]})
+    return verifier_jwks(keys)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -138,13 +197,14 @@ def _new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
               card_number: str, issue_number: int, valid_from: date, expires_on: date,
               application_id: uuid.UUID | None, replaces: Card | None) -> Card:
     key = _signing_key(desk)
+    seal = sealing_key(desk)
     now = desk.clock.now()
     status_index = random_free_index(lambda i: repository.status_index_taken(session, i),
                                      size=desk.status_list_size)
     credential = issue_credential(
         card_claims(holder, card_number, issue_number), key=key, issuer=desk.issuer,
         issued_at=now, not_before=datetime.combine(valid_from, time(0), tzinfo=UTC),
-        expires_at=end_of_day(expires_on), status_index=status_index)
+        expires_at=end_of_day(expires_on), status_index=status_index, seal_with=seal)
     card_id = uuid.uuid4()
     sealed = desk.vault.open_data_key(session, holder.resident_id).record(CARDS, card_id)
     card = Card(
@@ -152,7 +212,8 @@ def _new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
         card_number_index=number_index(desk, card_number),
         card_number_enc=sealed.seal("card_number", card_number.encode()),
         issue_number=issue_number, status="active", status_reason=None,
-        status_index=status_index, kid=key.kid, issued_at=now, valid_from=valid_from,
+        status_index=status_index, kid=key.kid,
+        verifier_kid=seal.kid if seal is not None else None, issued_at=now, valid_from=valid_from,
         expires_on=expires_on, credential_enc=sealed.seal("credential", credential.encode()),
         fulfilment="to_print", replaces_id=replaces.id if replaces else None)
     repository.add(session, card)
@@ -215,6 +276,7 @@ def _out(session: Session, desk: CardDesk, card: Card) -> CardOut:
                    status=effective_status(card, desk.clock.today()),
                    status_reason=card.status_reason, valid_from=card.valid_from,
                    expires_on=card.expires_on, issued_at=card.issued_at, kid=card.kid,
+                   verifier_kid=card.verifier_kid,
                    fulfilment=card.fulfilment, replaces_id=card.replaces_id)
 
 

@@ -5,6 +5,15 @@ is it a format we read, do we know the key, does the signature hold, is the card
 validity window, and what does the cached status list say. Fields are returned only once the
 signature has verified, so nothing a forger wrote is ever shown.
 
+A sealed credential (a COSE_Encrypt0 around the COSE_Sign1) is opened first with the verifier
+keys the caller holds; without the key it names the answer is ``unknown_key``, and a ciphertext
+that fails its AES-GCM tag answers ``bad_signature``. Plain signed credentials (every card issued
+before sealing, and cards of a city that turned it off) verify as they always did.
+
+The verifier accepts only what this program issues: a credential with any other CWT claim or
+Claim 169 field (address 10, nationality 13, legal status 22, or any unknown key) is
+``unsupported``, and so is a gender that is not one of Claim 169's integer codes.
+
 The card's status-list index is the private CWT claim ``STATUS_INDEX_CLAIM`` inside the signed
 payload, so it cannot be swapped without breaking the signature.
 
@@ -32,6 +41,8 @@ from idcard.cose import (
     verify_cose,
 )
 from idcard.credential import (
+    ALLOWED_CLAIM169_KEYS,
+    ALLOWED_CWT_KEYS,
     C169_DATE_OF_BIRTH,
     C169_FULL_NAME,
     C169_GENDER,
@@ -45,8 +56,8 @@ from idcard.credential import (
     CLAIM_NBF,
     GENDER_NAMES,
     STATUS_INDEX_CLAIM,
+    open_qr_text,
     parse_date_of_birth,
-    read_qr_text,
 )
 from idcard.statuslist import StatusList
 
@@ -82,6 +93,7 @@ class VerifiedFields:
     not_before: datetime
     expires_at: datetime
     status_index: int
+    sealed_by: str | None = None  # the verifier key's kid; None for a plain signed credential
 
 
 @dataclass(frozen=True)
@@ -112,11 +124,23 @@ def _epoch(claims: Mapping[Any, Any], key: int) -> datetime:
         raise Unreadable() from None
 
 
-def _fields(claims: Any, kid: str) -> VerifiedFields:
+def _gender(identity: Mapping[Any, Any]) -> str | None:
+    code = identity.get(C169_GENDER)
+    if code is None:
+        return None
+    # bool is an int in Python and 1.0 == 1: only a true integer of the set is a gender code.
+    if type(code) is not int or code not in GENDER_NAMES:
+        raise Unsupported()
+    return GENDER_NAMES[code]
+
+
+def _fields(claims: Any, kid: str, sealed_by: str | None) -> VerifiedFields:
     if not isinstance(claims, dict):
         raise Unreadable()
     identity = claims.get(CLAIM_169)
     if not isinstance(identity, dict):
+        raise Unsupported()
+    if not (claims.keys() <= ALLOWED_CWT_KEYS and identity.keys() <= ALLOWED_CLAIM169_KEYS):
         raise Unsupported()
     issuer = claims.get(CLAIM_ISS)
     if not isinstance(issuer, str) or not issuer:
@@ -127,9 +151,6 @@ def _fields(claims: Any, kid: str) -> VerifiedFields:
     version = _text(identity, C169_VERSION)
     if not version.isascii() or not version.isdigit():
         raise Unreadable()
-    gender_code = identity.get(C169_GENDER)
-    if gender_code is not None and gender_code not in GENDER_NAMES:
-        raise Unreadable()
     return VerifiedFields(
         issuer=issuer,
         kid=kid,
@@ -138,11 +159,12 @@ def _fields(claims: Any, kid: str) -> VerifiedFields:
         language=_text(identity, C169_LANGUAGE),
         full_name=_text(identity, C169_FULL_NAME),
         date_of_birth=parse_date_of_birth(_text(identity, C169_DATE_OF_BIRTH)),
-        gender=GENDER_NAMES[gender_code] if gender_code is not None else None,
+        gender=_gender(identity),
         issued_at=_epoch(claims, CLAIM_IAT),
         not_before=_epoch(claims, CLAIM_NBF),
         expires_at=_epoch(claims, CLAIM_EXP),
         status_index=status_index,
+        sealed_by=sealed_by,
     )
 
 
@@ -160,11 +182,12 @@ def _status_reason(fields: VerifiedFields, status: StatusList | None, now: datet
 
 
 def _verify(qr_text: str, jwks: Mapping[str, Any], status: StatusList | None, now: datetime,
-            max_status_age: timedelta | None, clock_skew: timedelta) -> Verdict:
+            max_status_age: timedelta | None, clock_skew: timedelta,
+            verifier_keys: Mapping[str, bytes]) -> Verdict:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
-        message = read_qr_text(qr_text)
+        message, sealed_by = open_qr_text(qr_text, verifier_keys)
         if HEADER_TYP in message.protected:
             # Card credentials carry no typ; a typed document (a status list) is not a card.
             raise Unsupported()
@@ -172,7 +195,7 @@ def _verify(qr_text: str, jwks: Mapping[str, Any], status: StatusList | None, no
     except CredentialError as exc:
         return Verdict(Reason(exc.reason))
     try:
-        fields = _fields(loads_exact(message.payload), kid)
+        fields = _fields(loads_exact(message.payload), kid, sealed_by)
     except CredentialError as exc:
         return Verdict(Reason(exc.reason))
     if now + clock_skew < fields.not_before:
@@ -190,14 +213,17 @@ def verify_credential(
     now: datetime,
     max_status_age: timedelta | None = None,
     clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    verifier_keys: Mapping[str, bytes] | None = None,
 ) -> Verdict:
     """Verify a scanned card offline.
 
     ``jwks`` is the published key set, ``status`` a list from ``parse_status_document`` (already
     signature-checked), ``max_status_age`` an optional limit stricter than the list's own time to
-    live, and ``clock_skew`` how far the verifier's clock may be off.
+    live, ``clock_skew`` how far the verifier's clock may be off, and ``verifier_keys`` the QR
+    verifier keys (kid to AES-256 key) that open sealed credentials.
     """
     try:
-        return _verify(qr_text, jwks, status, now, max_status_age, clock_skew)
+        return _verify(qr_text, jwks, status, now, max_status_age, clock_skew,
+                       verifier_keys or {})
     except Exception:  # fail closed: whatever went wrong, this card is not accepted
         return Verdict(Reason.UNREADABLE)

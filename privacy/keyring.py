@@ -59,6 +59,16 @@ class SigningKey:
 
 
 @dataclass(frozen=True)
+class VerifierKey:
+    """An AES-256-GCM key that seals card credentials (Claim 169's COSE_Encrypt0 layer), so only
+    the server and the verifiers it is exported to can read a QR. ``kid`` names it in each QR."""
+
+    kid: str
+    key: bytes
+    created_at: str
+
+
+@dataclass(frozen=True)
 class Keyring:
     keks: dict[int, bytes]
     active_kek: int
@@ -68,6 +78,8 @@ class Keyring:
     # When each KEK version became the active one. Keyrings made before epochs were recorded
     # lack it; the schedule treats such an epoch as due.
     kek_began: dict[int, datetime] = field(default_factory=dict)
+    verifier_keys: tuple[VerifierKey, ...] = field(default=())
+    active_verifier_kid: str | None = None
 
     def __post_init__(self) -> None:
         if self.active_kek not in self.keks:
@@ -79,6 +91,8 @@ class Keyring:
         _check_key("index key", self.index_key)
         if len(set(self.keks.values()) | {self.index_key}) != len(self.keks) + 1:
             raise KeyringError("keys in a keyring must all differ")
+        for verifier in self.verifier_keys:
+            _check_key(f"verifier key {verifier.kid}", verifier.key)
 
     @classmethod
     def generate(cls, now: datetime | None = None) -> Keyring:
@@ -109,6 +123,14 @@ class Keyring:
         return replace(self, signing_keys=(*self.signing_keys, key),
                        active_signing_kid=key.kid if activate else self.active_signing_kid)
 
+    def with_verifier_key(self, key: VerifierKey) -> Keyring:
+        """Seal new cards under ``key``; older verifier keys stay, so the cards they sealed
+        can still be opened until they expire."""
+        if any(k.kid == key.kid for k in self.verifier_keys):
+            raise KeyringError(f"a verifier key {key.kid} is already in the keyring")
+        return replace(self, verifier_keys=(*self.verifier_keys, key),
+                       active_verifier_kid=key.kid)
+
     def to_json(self) -> str:
         data: dict[str, Any] = {
             "format": FORMAT,
@@ -124,6 +146,11 @@ class Keyring:
                     for k in self.signing_keys
                 ],
             },
+            "verifier": {
+                "active": self.active_verifier_kid,
+                "keys": [{"kid": k.kid, "key": _b64(k.key), "created_at": k.created_at}
+                         for k in self.verifier_keys],
+            },
         }
         return json.dumps(data, indent=2, sort_keys=True)
 
@@ -135,6 +162,7 @@ class Keyring:
                 raise KeyringError(f"unsupported keyring format {data.get('format')!r}")
             kek = data["kek"]
             signing = data.get("signing") or {}
+            verifier = data.get("verifier") or {}
             return cls(
                 keks={int(v): _unb64(k) for v, k in kek["versions"].items()},
                 active_kek=int(kek["active"]),
@@ -147,6 +175,11 @@ class Keyring:
                 active_signing_kid=signing.get("active"),
                 kek_began={int(v): _aware(datetime.fromisoformat(t))
                            for v, t in (kek.get("began") or {}).items()},
+                verifier_keys=tuple(
+                    VerifierKey(kid=k["kid"], key=_unb64(k["key"]), created_at=k["created_at"])
+                    for k in verifier.get("keys", [])
+                ),
+                active_verifier_kid=verifier.get("active"),
             )
         except KeyringError:
             raise

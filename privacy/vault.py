@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock, system_clock
 from privacy import repository
 from privacy.errors import DataKeyShredded, DecryptionFailed, KeyringError
-from privacy.keyring import KeyProvider, Keyring, SigningKey
+from privacy.keyring import KeyProvider, Keyring, SigningKey, VerifierKey
 from privacy.models import DataKey
 
 FIELD_FORMAT = b"\x01"
@@ -230,6 +230,19 @@ class Vault:
         """Add a card signing key and make it the one new cards are signed with. Older keys
         stay in the keyring so cards they signed keep verifying."""
         (save_to or self._provider).save(self.keyring.with_signing_key(key))
+
+    def verifier_keys(self) -> tuple[VerifierKey, ...]:
+        return self.keyring.verifier_keys
+
+    def active_verifier_key(self) -> VerifierKey | None:
+        keyring = self.keyring
+        return next((k for k in keyring.verifier_keys if k.kid == keyring.active_verifier_kid),
+                    None)
+
+    def add_verifier_key(self, key: VerifierKey, *, save_to: KeyProvider | None = None) -> None:
+        """Add a QR verifier key and seal new cards under it. Older keys stay in the keyring so
+        the cards they sealed keep opening."""
+        (save_to or self._provider).save(self.keyring.with_verifier_key(key))
 
     def pseudonym(self, kind: str, ident: uuid.UUID | str) -> str:
         """A stable, keyed pseudonym for audit subjects: no one without the key can link it."""

@@ -173,3 +173,8 @@ class BenefitLimitUnsupported(AppError):
     kind = ErrorKind.INVALID
     code = "benefit_limit_unsupported"
     title = "The catalogue cannot honour that limit for this kind of benefit"
+
+
+class NotAnOfflineVerifier(Forbidden):
+    code = "not_an_offline_verifier"
+    title = "This partner's type is not entitled to the QR verifier key"

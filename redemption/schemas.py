@@ -69,7 +69,9 @@ class NewKeyOut(KeyOut):
 class CardPresented(Strict):
     """A card shown to a partner: its QR, or its number with the holder's date of birth."""
 
-    qr: str | None = Field(default=None, min_length=1, max_length=4096)
+    # No length limit here: an oversized QR answers `unreadable` from the verifier, like any
+    # other QR it cannot read (the body limit still bounds the request).
+    qr: str | None = Field(default=None, min_length=1)
     card_number: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
     date_of_birth: date | None = None
 

@@ -16,6 +16,8 @@ import yaml
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock
+from idcard import service as cards
+from idcard.service import CardDesk
 from privacy import audit
 from privacy.audit import Actor
 from privacy.terms import refuse_immigration_terms
@@ -25,6 +27,7 @@ from redemption.errors import (
     KeyExpired,
     KeyNotFound,
     KeyRevoked,
+    NotAnOfflineVerifier,
     OperationNotAllowed,
     PartnerInactive,
     PartnerNameTaken,
@@ -176,6 +179,20 @@ def update_partner(session: Session, *, actor: Actor, clock: Clock, partner_id: 
                  clock=clock, detail={"active": partner.active,
                                       "narrowed": partner.policy is not None})
     return _out(partner)
+
+
+def export_verifier_keys(session: Session, *, desk: CardDesk, actor: Actor,
+                         partner_id: uuid.UUID) -> dict[str, list[dict[str, str]]]:
+    """The QR verifier keys for a partner whose type verifies cards offline (its profile says
+    ``offline_verifier``). Whoever holds them reads every sealed QR, hence admin-only and
+    audited in ``idcard``."""
+    partner = _partner(session, partner_id)
+    if not partner.active:
+        raise PartnerInactive()
+    if not profiles()[partner.type].get("offline_verifier"):
+        raise NotAnOfflineVerifier()
+    return cards.export_verifier_keys(session, desk=desk, actor=actor,
+                                      recipient=f"partner:{partner.id}")
 
 
 def _key_out(key: PartnerKey) -> KeyOut:

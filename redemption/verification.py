@@ -97,7 +97,8 @@ def check_presented(session: Session, *, desk: CardDesk, guard: NumberGuard,
     (online, the database is fresher than any status list). By number, the date of birth must
     match, and the number is throttled."""
     if presented.qr is not None:
-        verdict = verify_credential(presented.qr.strip(), jwks=_jwks(desk), status=None, now=now)
+        verdict = verify_credential(presented.qr.strip(), jwks=_jwks(desk), status=None, now=now,
+                                    verifier_keys=cards.verifier_keys(desk))
         # With no list, a credential whose signature and dates are good stops at
         # status_list_stale: the live status below takes the list's place.
         if verdict.reason is not Reason.STATUS_LIST_STALE or verdict.fields is None:

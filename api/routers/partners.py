@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from redemption import benefits as catalogue
@@ -113,3 +114,13 @@ def update_benefit(benefit_id: uuid.UUID, body: BenefitUpdate, principal: Princi
 def redemption_report(_: PrincipalDep, session: SessionDep) -> list[ReportCell]:
     """Redemptions by partner, benefit and month; cells under 10 are suppressed."""
     return reports.redemptions_by_month(session)
+
+
+@router.post("/partners/{partner_id}/verifier-keys")
+def export_verifier_keys(partner_id: uuid.UUID, principal: PrincipalDep, session: SessionDep,
+                         runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+    """The QR verifier keys (a JWK Set) for an offline verifier whose partner type is entitled
+    to them. Audited; never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return partners.export_verifier_keys(session, desk=runtime.cards, actor=principal.actor,
+                                         partner_id=partner_id)

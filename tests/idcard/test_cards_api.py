@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import zlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +22,7 @@ from PIL import Image
 
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
+from idcard.credential import open_qr_text
 from idcard.numbers import luhn_valid
 from idcard.offline import offline_check
 from tests.enrollment.test_workflow import ready_for_decision
@@ -62,11 +64,43 @@ def back_qr(client: TestClient, headers: Headers, card_id: str) -> str:
     return str(results[0].text)
 
 
+def installation_verifier_keys(client: TestClient) -> dict[str, bytes]:
+    from idcard import service as card_service
+
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    return card_service.verifier_keys(runtime.cards)
+
+
 def verdict(client: TestClient, qr: str, now: datetime) -> str:
+    """What an entitled offline verifier answers: published keys and list, and the verifier
+    keys an administrator exported."""
     jwks = client.get("/.well-known/cityid/jwks.json").json()
     status = client.get("/.well-known/cityid/status-list").content
-    return offline_check(qr_text=qr, image=None, jwks=jwks, status_document=status,
-                         now=now).reason.value
+    return offline_check(qr_text=qr, image=None, jwks=jwks, status_document=status, now=now,
+                         verifier_keys=installation_verifier_keys(client)).reason.value
+
+
+def exported_verifier_keys(client: TestClient, admin: Headers,
+                           partner_type: str = "police") -> dict[str, Any]:
+    partner = client.post("/v1/partners", headers=admin, json={
+        "name": f"{partner_type.title()} Offline", "type": partner_type}).json()
+    response = client.post(f"/v1/partners/{partner['id']}/verifier-keys", headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    return dict(response.json())
+
+
+def ed25519_verifier(jwk: dict[str, str]) -> Callable[[str, Any, bytes, bytes], None]:
+    """claim169's verifier callback, over the published key and nothing else of ours."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    public = Ed25519PublicKey.from_public_bytes(
+        base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4)))
+
+    def check(algorithm: str, kid: Any, data: bytes, signature: bytes) -> None:
+        assert algorithm == "EdDSA"
+        public.verify(signature, data)
+    return check
 
 
 def test_approval_issues_a_five_year_card_with_a_luhn_number(client: TestClient,
@@ -103,11 +137,31 @@ def test_card_images_are_cr80_at_300_dpi_and_the_back_scans_and_verifies_indepen
         assert round(image.info["dpi"][0]) == 300
     qr = back_qr(client, clerk, card["id"])
     assert verdict(client, qr, START) == "ok"
-    # The independent decoder, with nothing of ours but the published key.
+
+
+def test_a_sealed_qr_opens_in_the_independent_decoder_only_with_the_exported_verifier_key(
+        client: TestClient, clerk: Headers, auth_header: Callable[[str], Headers]) -> None:
+    card = issue_card(client, clerk)
+    qr = back_qr(client, clerk, card["id"])  # from the rendered PNG, through zxing-cpp
     jwk = client.get("/.well-known/cityid/jwks.json").json()["keys"][0]
     public = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
-    decoded = claim169.decode_with_ed25519(qr, public, skip_biometrics=True,
-                                           validate_timestamps=False)
+    # What a generic scanner holds: the text and the public key. It reads nothing.
+    assert claim169.inspect(qr).cose_type == "Encrypt0"
+    with pytest.raises(claim169.Claim169Exception):
+        claim169.decode_with_ed25519(qr, public, skip_biometrics=True, validate_timestamps=False)
+    with pytest.raises(claim169.Claim169Exception):
+        claim169.decode_unverified(qr)
+    for name in ("Zephyrine", "Quillfeather", KNOWN_DOB.strftime("%Y%m%d"), card["card_number"]):
+        assert name not in zlib.decompress(base45.b45decode(qr)).decode("latin-1")
+    exported = exported_verifier_keys(client, auth_header("admin"))["keys"]
+    assert [k["kid"] for k in exported] == [card["verifier_kid"]]
+    wrong = bytes(32 - i for i in range(32))
+    with pytest.raises(claim169.Claim169Exception):
+        claim169.decode_encrypted_aes256(qr, wrong, verifier=ed25519_verifier(jwk))
+    # The independent decoder, with nothing of ours but the published and exported keys.
+    secret = base64.urlsafe_b64decode(exported[0]["k"] + "=" * (-len(exported[0]["k"]) % 4))
+    decoded = claim169.decode_encrypted_aes256(qr, secret, verifier=ed25519_verifier(jwk))
+    assert decoded.is_verified()
     assert decoded.claim169.id == card["card_number"]
     assert decoded.claim169.full_name == "Zephyrine Quillfeather-Abernathy"
     assert decoded.claim169.date_of_birth in (KNOWN_DOB.strftime("%Y%m%d"), KNOWN_DOB.isoformat())
@@ -117,9 +171,8 @@ def test_credentials_never_carry_nationality_legal_status_or_address(
         client: TestClient, clerk: Headers) -> None:
     card = issue_card(client, clerk)
     qr = back_qr(client, clerk, card["id"])
-    cose = cbor2.loads(zlib.decompress(base45.b45decode(qr)))
-    message = cose.value if isinstance(cose, cbor2.CBORTag) else cose
-    claims = cbor2.loads(message[2])
+    message, _ = open_qr_text(qr, installation_verifier_keys(client))
+    claims = cbor2.loads(message.payload)
     identity = claims[169]
     assert 13 not in identity and 22 not in identity
     assert set(identity) <= {1, 2, 3, 4, 8, 9}
@@ -294,7 +347,8 @@ def test_the_status_list_is_signed_large_and_rebuilt_only_when_needed(
 
 
 def test_the_offline_cli_verifies_from_an_image_and_saved_files(
-        client: TestClient, clerk: Headers, tmp_path: Any, runtime: Runtime) -> None:
+        client: TestClient, clerk: Headers, tmp_path: Any, runtime: Runtime,
+        auth_header: Callable[[str], Headers]) -> None:
     from click.testing import CliRunner
 
     from cityid import cli
@@ -307,15 +361,23 @@ def test_the_offline_cli_verifies_from_an_image_and_saved_files(
     jwks.write_text(client.get("/.well-known/cityid/jwks.json").text)
     status = tmp_path / "status-list"
     status.write_bytes(client.get("/.well-known/cityid/status-list").content)
+    verifier = tmp_path / "verifier-keys.json"
+    verifier.write_text(json.dumps(exported_verifier_keys(client, auth_header("admin"), "bank")))
     at = ["--at", (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S%z")]
     ok = CliRunner().invoke(cli.main, ["verify", "--image", str(image), "--jwks", str(jwks),
-                                       "--status-list", str(status), *at])
+                                       "--status-list", str(status), "--verifier-key",
+                                       str(verifier), *at])
     assert ok.exit_code == 0, ok.output
     assert '"reason": "ok"' in ok.output and card["card_number"] in ok.output
+    sealed = CliRunner().invoke(cli.main, ["verify", "--image", str(image), "--jwks", str(jwks),
+                                           "--status-list", str(status), *at])
+    assert sealed.exit_code == 3 and '"reason": "unknown_key"' in sealed.output
+    assert card["card_number"] not in sealed.output
     stale = tmp_path / "empty"
     stale.write_bytes(b"not a list")
     refused = CliRunner().invoke(cli.main, ["verify", "--image", str(image), "--jwks", str(jwks),
-                                            "--status-list", str(stale), *at])
+                                            "--status-list", str(stale), "--verifier-key",
+                                            str(verifier), *at])
     assert refused.exit_code == 3
     assert '"reason": "status_list_stale"' in refused.output
 

@@ -108,7 +108,8 @@ def test_a_seeded_card_verifies_offline_with_the_published_keys_and_list(
     jwks = client.get("/.well-known/cityid/jwks.json").json()
     status_document = client.get("/.well-known/cityid/status-list").content
     verdict = offline_check(qr_text=qr, image=None, jwks=jwks, status_document=status_document,
-                            now=datetime.now(UTC))
+                            now=datetime.now(UTC),
+                            verifier_keys=cards.verifier_keys(runtime.cards))
     assert verdict.reason.value == "ok"
 
 

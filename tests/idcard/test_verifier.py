@@ -187,10 +187,19 @@ def test_a_credential_padded_past_64_kb_is_unreadable(issue: IssueFn, jwks: dict
                              now=NOW).reason is Reason.UNREADABLE
 
 
-def test_encrypted_cose_is_unsupported(jwks: dict[str, Any], status: StatusFn) -> None:
-    encrypt0 = cbor2.dumps(cbor2.CBORTag(16, [b"\xa1\x01\x03", {}, b"ciphertext"]))
+def test_an_encrypt0_under_another_algorithm_is_unsupported(jwks: dict[str, Any],
+                                                            status: StatusFn) -> None:
+    # A128GCM (1): Claim 169 allows it, this program seals with A256GCM only.
+    encrypt0 = cbor2.dumps(cbor2.CBORTag(16, [b"\xa1\x01\x01", {5: b"\x00" * 12},
+                                             b"ciphertext"]))
     assert verify_credential(rewrap(encrypt0), jwks=jwks, status=status(),
                              now=NOW).reason is Reason.UNSUPPORTED
+
+
+def test_an_encrypt0_without_an_iv_is_unreadable(jwks: dict[str, Any], status: StatusFn) -> None:
+    encrypt0 = cbor2.dumps(cbor2.CBORTag(16, [b"\xa1\x01\x03", {}, b"ciphertext"]))
+    assert verify_credential(rewrap(encrypt0), jwks=jwks, status=status(),
+                             now=NOW).reason is Reason.UNREADABLE
 
 
 def test_an_unknown_algorithm_is_unsupported(issue: IssueFn, jwks: dict[str, Any],
