@@ -11,13 +11,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
 from api.errors import app_error_response, problem
 from privacy.errors import ForbiddenField
-from privacy.forbidden import check_document, check_names
+from privacy.forbidden import NestedTooDeep, check_document, check_names
 
 log = logging.getLogger("cityid.access")
 
@@ -31,8 +31,9 @@ async def _send_response(response: Any, scope: Scope, receive: Receive, send: Se
 
 
 class PrivacyGuardMiddleware:
-    """Refuses forbidden fields (query, JSON at any depth, urlencoded and multipart forms) and
-    oversized bodies, before the request reaches anything that could store or log it."""
+    """Refuses forbidden fields (query, header and cookie names, JSON at any depth, urlencoded
+    and multipart forms) and oversized bodies, before the request reaches anything that could
+    store or log it."""
 
     def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int,
                  is_upload: Callable[[str], bool]) -> None:
@@ -48,8 +49,11 @@ class PrivacyGuardMiddleware:
         try:
             query = scope.get("query_string", b"").decode("latin-1")
             check_names(k for k, _ in parse_qsl(query, keep_blank_values=True))
-            limit = self.max_upload if self.is_upload(scope["path"]) else self.max_body
             headers = Headers(scope=scope)
+            check_names(headers.keys())
+            for cookies in headers.getlist("cookie"):
+                check_names(cookie_parser(cookies).keys())
+            limit = self.max_upload if self.is_upload(scope["path"]) else self.max_body
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise _TooLarge()
@@ -97,14 +101,19 @@ class PrivacyGuardMiddleware:
         if not body:
             return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/json" or content_type.endswith("+json"):
+        # FastAPI reads a body without a content type as JSON too.
+        if content_type in {"", "application/json"} or content_type.endswith("+json"):
             try:
                 document = json.loads(body)
-            except (ValueError, RecursionError):
+            except RecursionError:
+                raise NestedTooDeep() from None
+            except ValueError:
                 return  # the route answers "malformed_json"
             check_document(document)
         elif content_type == "application/x-www-form-urlencoded":
-            check_names(k for k, _ in parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+            # Decoded as the form parser does (UTF-8), so a look-alike letter is seen as one.
+            check_names(k for k, _ in parse_qsl(body.decode("utf-8", "replace"),
+                                                keep_blank_values=True))
         elif content_type == "multipart/form-data":
             async def once() -> Message:
                 return {"type": "http.request", "body": body, "more_body": False}
