@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     # Bits in the status list: keep it at least twice the number of cards ever issued, so a
     # random free index is found quickly and one card still hides among many.
     status_list_size: int = Field(default=131_072, ge=131_072, le=1 << 24)
+    # The status check: failed checks (a wrong date of birth) per reference, any checks per
+    # client, and successful checks per reference (an applicant looking again is no attack).
     status_checks_per_reference: int = Field(default=5, ge=1)
+    status_successes_per_reference: int = Field(default=20, ge=1)
     status_checks_per_client: int = Field(default=30, ge=1)
     status_check_window_seconds: int = Field(default=900, ge=10)
     max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=10 * 1024)

@@ -31,6 +31,8 @@ from privacy.models import DataKey
 FIELD_FORMAT = b"\x01"
 OPENED_KEYS = "cityid.opened_data_keys"
 NONCE_BYTES = 12
+# The owner of the decoy data key (Vault.open_decoy); no resident has the nil UUID.
+DECOY_OWNER = uuid.UUID(int=0)
 
 
 def _dek_aad(owner_id: uuid.UUID, version: int) -> bytes:
@@ -112,6 +114,7 @@ class Vault:
     def __init__(self, provider: KeyProvider, clock: Clock = system_clock) -> None:
         self._provider = provider
         self._clock = clock
+        self._decoys: dict[int, bytes] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -150,6 +153,20 @@ class Vault:
         dek = unwrap_dek(self.keyring, owner_id, stored.wrapped_dek, stored.kek_version)
         opened[owner_id] = handle = DataKeyHandle(owner_id, dek)
         return handle
+
+    def open_decoy(self, session: Session) -> DataKeyHandle:
+        """What :meth:`open_data_key` does, for no one: the same read (of an owner that does not
+        exist) and an unwrap, of a decoy key made once per KEK version. A public check that finds
+        no record does this, so it costs what one that finds a record does and its timing can't
+        tell the two apart."""
+        repository.get_data_key(session, uuid.uuid4())
+        keyring = self.keyring
+        version = keyring.active_kek
+        wrapped = self._decoys.get(version)
+        if wrapped is None:
+            wrapped = wrap_dek(keyring, DECOY_OWNER, secrets.token_bytes(32), version)
+            self._decoys[version] = wrapped
+        return DataKeyHandle(DECOY_OWNER, unwrap_dek(keyring, DECOY_OWNER, wrapped, version))
 
     def shred(self, session: Session, owner_id: uuid.UUID) -> bool:
         """Destroy the owner's DEK: every ciphertext under it, backups included, is unreadable."""
