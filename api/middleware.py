@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -126,6 +126,32 @@ class PrivacyGuardMiddleware:
             names = list(form.keys())
             await form.close()
             check_names(names)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that does not set its own cache policy.
+
+    Tokens, API keys, applications, cards, records, status and verification answers and the
+    signed-in pages must never sit in a browser's or a proxy's cache, and a new route must not
+    be cacheable by accident: so it is the default, and only the public publications (key set,
+    status list, static assets) set a cache lifetime of their own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
 
 
 class AccessLogMiddleware:

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     holder_history_per_hour: int = Field(default=10, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
+    # The bearer token a metrics scraper presents on /metrics; with none set, /metrics is 404.
+    metrics_token: str = Field(default="", repr=False)
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -118,6 +120,9 @@ class Settings(BaseSettings):
         if self.key_provider == "env" and not self.keyring:
             raise ValueError("CITYID_KEY_PROVIDER=env needs CITYID_KEYRING "
                              "(see `cityid keys init`)")
+        if self.metrics_token and len(self.metrics_token) < MIN_SECRET_LENGTH:
+            raise ValueError(f"CITYID_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} "
+                             "characters outside development")
         if self.redis_url:
             redis_password = urlsplit(self.redis_url).password
             if redis_password is not None and redis_password.lower() in WEAK_PASSWORDS:
