@@ -94,9 +94,22 @@ def _words(name: str) -> list[str]:
     return _split(_fold(name, _rules().confusables))
 
 
-@lru_cache(maxsize=8192)
+# Names up to this length are remembered (the same few arrive on every request); longer ones,
+# which only a caller's junk has, are read each time, so the cache can't be made to grow large.
+_CACHED_LENGTH = 64
+
+
 def is_forbidden(name: str) -> bool:
     """Whether any run of consecutive words in ``name`` is a forbidden name."""
+    return _is_forbidden_cached(name) if len(name) <= _CACHED_LENGTH else _is_forbidden(name)
+
+
+@lru_cache(maxsize=8192)
+def _is_forbidden_cached(name: str) -> bool:
+    return _is_forbidden(name)
+
+
+def _is_forbidden(name: str) -> bool:
     rules = _rules()
     words = _words(name)
     for start in range(len(words)):
