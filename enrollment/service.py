@@ -65,7 +65,7 @@ from privacy import audit
 from privacy.audit import Actor
 from privacy.errors import DecryptionFailed
 from privacy.normalise import normalise_person
-from privacy.vault import RecordCipher, Vault
+from privacy.vault import DECOY_SEALED_DATE, RecordCipher, Vault
 
 RESIDENTS, APPLICATIONS, PHOTOS = "residents", "applications", "resident_photos"
 MAX_AGE = 130
@@ -449,10 +449,6 @@ def _reserve(limiter: RateLimiter, limit: Limit, key: str, lang: str) -> None:
         raise StatusCheckThrottled(i18n.throttled_message(lang), retry_after=wait)
 
 
-# A sealed date of birth's length (format byte, nonce, "YYYY-MM-DD", tag) that opens under no key.
-_DECOY_DATE_OF_BIRTH = b"\x01" + bytes(12 + 10 + 16)
-
-
 def _birth_date_matches(session: Session, desk: EnrollmentDesk,
                         application: Application | None, date_of_birth: date) -> bool:
     """Whether the application's resident was born on ``date_of_birth``. With no application
@@ -465,7 +461,7 @@ def _birth_date_matches(session: Session, desk: EnrollmentDesk,
         sealed = resident.date_of_birth_enc
     else:
         decoy = desk.vault.open_decoy(session)
-        cipher, sealed = decoy.record(RESIDENTS, decoy.owner_id), _DECOY_DATE_OF_BIRTH
+        cipher, sealed = decoy.record(RESIDENTS, decoy.owner_id), DECOY_SEALED_DATE
     try:
         stored = cipher.open("date_of_birth", sealed)
     except DecryptionFailed:

@@ -33,6 +33,9 @@ OPENED_KEYS = "cityid.opened_data_keys"
 NONCE_BYTES = 12
 # The owner of the decoy data key (Vault.open_decoy); no resident has the nil UUID.
 DECOY_OWNER = uuid.UUID(int=0)
+# As long as a sealed date ("YYYY-MM-DD" and a 16-byte tag), and opens under no key: what a
+# decoy check decrypts, failing as a wrong key's would, after the same work.
+DECOY_SEALED_DATE = FIELD_FORMAT + bytes(NONCE_BYTES + len("YYYY-MM-DD") + 16)
 
 
 def _dek_aad(owner_id: uuid.UUID, version: int) -> bytes:
