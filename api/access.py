@@ -20,12 +20,16 @@ ALL_ROLES = (CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER_ADMIN, PARTNER_DESK, PAR
 class Rule:
     roles: frozenset[str]
     public: bool = False
+    # For a monitoring scraper: the bearer token must be CITYID_METRICS_TOKEN, and with no token
+    # set the route answers 404 (api/deps.authorize).
+    scraper: bool = False
 
     def allows(self, role: str | None) -> bool:
         return self.public or (role is not None and role in self.roles)
 
 
 PUBLIC = Rule(frozenset(), public=True)
+SCRAPER = Rule(frozenset(), scraper=True)
 
 
 def only(*roles: str) -> Rule:
@@ -37,7 +41,7 @@ ANY_STAFF = Rule(STAFF)
 MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/metrics"): SCRAPER,
     ("POST", "/v1/auth/token"): PUBLIC,
     ("POST", "/v1/auth/logout"): ANY_STAFF,
     ("GET", "/v1/auth/me"): ANY_STAFF,

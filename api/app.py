@@ -12,7 +12,12 @@ from fastapi import Depends, FastAPI
 from api.access import all_rules
 from api.deps import authorize
 from api.errors import install_error_handlers
-from api.middleware import AccessLogMiddleware, InFlightLimitMiddleware, PrivacyGuardMiddleware
+from api.middleware import (
+    AccessLogMiddleware,
+    InFlightLimitMiddleware,
+    NoStoreMiddleware,
+    PrivacyGuardMiddleware,
+)
 from api.routers import (
     applications,
     audit,
@@ -73,6 +78,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version="1",
         summary="Municipal identity cards: confidential enrollment, signed cards, benefits.",
         dependencies=[Depends(authorize)],
+        # /docs is served by api/web/docs.py from the app's own assets under the pages' CSP;
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN.
+        docs_url=None, redoc_url=None,
     )
     app.state.runtime = runtime
     for router in ROUTERS:
@@ -84,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(PrivacyGuardMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes,
                        is_upload=lambda path: bool(UPLOAD_PATHS.match(path)))
+    app.add_middleware(NoStoreMiddleware)  # outside the guard, so its refusals get it too
     app.add_middleware(AccessLogMiddleware)
     check_access_matrix(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.access import PARTNER, Rule, rule_for
 from api.runtime import Runtime
 from cityid.db import end_session
-from cityid.errors import Forbidden, Unauthenticated
+from cityid.errors import Forbidden, NotFound, Unauthenticated
 from privacy.audit import Actor
 from redemption import service as partner_service
 from redemption.errors import PartnerThrottled
@@ -92,6 +93,8 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
         raise Forbidden("This route has no access rule and is closed.")
     if rule.public:
         return ANONYMOUS
+    if rule.scraper:
+        return _scraper_principal(request, runtime)
     token, idle = _bearer(request), None
     if token is None and not path.startswith("/v1/"):
         token = request.cookies.get(SESSION_COOKIE)
@@ -112,6 +115,21 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
         request.state.principal = principal
         raise Forbidden()
     return principal
+
+
+SCRAPER = Principal("scraper", "scraper", None)
+
+
+def _scraper_principal(request: Request, runtime: Runtime) -> Principal:
+    """Metrics are not public: they show which routes are used, how often and how they fail.
+    Without a configured token the route is closed as if it did not exist."""
+    expected = runtime.settings.metrics_token
+    if not expected:
+        raise NotFound()
+    token = _bearer(request)
+    if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthenticated()
+    return SCRAPER
 
 
 def _partner_principal(request: Request, session: Session, runtime: Runtime, token: str,

@@ -11,14 +11,14 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
 from api.errors import app_error_response, problem
 from privacy.errors import ForbiddenField
-from privacy.forbidden import check_document, check_names
+from privacy.forbidden import NestedTooDeep, check_document, check_names
 
 log = logging.getLogger("cityid.access")
 
@@ -32,8 +32,9 @@ async def _send_response(response: Any, scope: Scope, receive: Receive, send: Se
 
 
 class PrivacyGuardMiddleware:
-    """Refuses forbidden fields (query, JSON at any depth, urlencoded and multipart forms) and
-    oversized bodies, before the request reaches anything that could store or log it."""
+    """Refuses forbidden fields (query, header and cookie names, JSON at any depth, urlencoded
+    and multipart forms) and oversized bodies, before the request reaches anything that could
+    store or log it."""
 
     def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int,
                  is_upload: Callable[[str], bool]) -> None:
@@ -49,8 +50,11 @@ class PrivacyGuardMiddleware:
         try:
             query = scope.get("query_string", b"").decode("latin-1")
             check_names(k for k, _ in parse_qsl(query, keep_blank_values=True))
-            limit = self.max_upload if self.is_upload(scope["path"]) else self.max_body
             headers = Headers(scope=scope)
+            check_names(headers.keys())
+            for cookies in headers.getlist("cookie"):
+                check_names(cookie_parser(cookies).keys())
+            limit = self.max_upload if self.is_upload(scope["path"]) else self.max_body
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise _TooLarge()
@@ -98,14 +102,19 @@ class PrivacyGuardMiddleware:
         if not body:
             return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/json" or content_type.endswith("+json"):
+        # FastAPI reads a body without a content type as JSON too.
+        if content_type in {"", "application/json"} or content_type.endswith("+json"):
             try:
                 document = json.loads(body)
-            except (ValueError, RecursionError):
+            except RecursionError:
+                raise NestedTooDeep() from None
+            except ValueError:
                 return  # the route answers "malformed_json"
             check_document(document)
         elif content_type == "application/x-www-form-urlencoded":
-            check_names(k for k, _ in parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+            # Decoded as the form parser does (UTF-8), so a look-alike letter is seen as one.
+            check_names(k for k, _ in parse_qsl(body.decode("utf-8", "replace"),
+                                                keep_blank_values=True))
         elif content_type == "multipart/form-data":
             async def once() -> Message:
                 return {"type": "http.request", "body": body, "more_body": False}
@@ -147,6 +156,32 @@ class InFlightLimitMiddleware:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response that does not set its own cache policy.
+
+    Tokens, API keys, applications, cards, records, status and verification answers and the
+    signed-in pages must never sit in a browser's or a proxy's cache, and a new route must not
+    be cacheable by accident: so it is the default, and only the public publications (key set,
+    status list, static assets) set a cache lifetime of their own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
 
 
 class AccessLogMiddleware:

@@ -127,6 +127,8 @@ class Runtime:
                                 s.status_check_window_seconds),
             per_client=Limit("status:client", s.status_checks_per_client,
                              s.status_check_window_seconds),
+            successes_per_reference=Limit("status:reference:ok", s.status_successes_per_reference,
+                                          s.status_check_window_seconds),
         )
 
     @property

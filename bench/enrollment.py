@@ -394,7 +394,8 @@ def run(encrypted: Runtime, plaintext: Runtime, args: argparse.Namespace,
     status_at = sorted(int(n) for n in args.status_at.split(",") if n.strip())
     limiter = RateLimiter("memory://")
     unlimited = StatusCheckPolicy(per_reference=Limit("status:reference", 10**9, 60),
-                                  per_client=Limit("status:client", 10**9, 60))
+                                  per_client=Limit("status:client", 10**9, 60),
+                                  successes_per_reference=Limit("status:ok", 10**9, 60))
     known: Enrolled | None = None
     status_lines: list[str] = []
 

@@ -82,7 +82,10 @@ class Settings(BaseSettings):
     # Bits in the status list: keep it at least twice the number of cards ever issued, so a
     # random free index is found quickly and one card still hides among many.
     status_list_size: int = Field(default=131_072, ge=131_072, le=1 << 24)
+    # The status check: failed checks (a wrong date of birth) per reference, any checks per
+    # client, and successful checks per reference (an applicant looking again is no attack).
     status_checks_per_reference: int = Field(default=5, ge=1)
+    status_successes_per_reference: int = Field(default=20, ge=1)
     status_checks_per_client: int = Field(default=30, ge=1)
     status_check_window_seconds: int = Field(default=900, ge=10)
     max_photo_bytes: int = Field(default=5 * 1024 * 1024, ge=10 * 1024)
@@ -98,6 +101,8 @@ class Settings(BaseSettings):
     verify_by_number_per_card_per_hour: int = Field(default=10, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
+    # The bearer token a metrics scraper presents on /metrics; with none set, /metrics is 404.
+    metrics_token: str = Field(default="", repr=False)
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -164,6 +169,9 @@ class Settings(BaseSettings):
         if self.key_provider == "env" and not self.keyring:
             raise ValueError("CITYID_KEY_PROVIDER=env needs CITYID_KEYRING "
                              "(see `cityid keys init`)")
+        if self.metrics_token and len(self.metrics_token) < MIN_SECRET_LENGTH:
+            raise ValueError(f"CITYID_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} "
+                             "characters outside development")
         if self.redis_url:
             redis_password = urlsplit(self.redis_url).password
             if redis_password is not None and redis_password.lower() in WEAK_PASSWORDS:

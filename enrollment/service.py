@@ -63,8 +63,9 @@ from enrollment.schemas import (
 )
 from privacy import audit
 from privacy.audit import Actor
+from privacy.errors import DecryptionFailed
 from privacy.normalise import normalise_person
-from privacy.vault import RecordCipher, Vault
+from privacy.vault import DECOY_SEALED_DATE, RecordCipher, Vault
 
 RESIDENTS, APPLICATIONS, PHOTOS = "residents", "applications", "resident_photos"
 MAX_AGE = 130
@@ -101,8 +102,9 @@ def reason_codes() -> dict[str, frozenset[str]]:
 
 @dataclass(frozen=True)
 class StatusCheckPolicy:
-    per_reference: Limit
-    per_client: Limit
+    per_reference: Limit  # failed checks (a success clears it)
+    per_client: Limit  # every check
+    successes_per_reference: Limit
 
 
 @dataclass(frozen=True)
@@ -413,35 +415,61 @@ def check_status(session: Session, *, desk: EnrollmentDesk, limiter: RateLimiter
                  policy: StatusCheckPolicy, reference: str, date_of_birth: date, lang: str,
                  client: str) -> StatusOut:
     """Public. An unknown reference, a malformed one and a wrong date of birth get one answer,
-    and the answer holds no personal data."""
+    after the same work, and the answer holds no personal data.
+
+    Each check takes its slots (the client's, then the reference's failure slot) before any
+    work, atomically, so concurrent guesses can't outrun the limit. A success proves the date
+    of birth: it clears the reference's failures and counts against a higher limit of its own,
+    so an applicant looking again is not locked out."""
     try:
         canonical = normalise_reference(reference)
     except InvalidReference:
         canonical = "invalid:" + "".join(reference.split()).upper()[:32]
     index = reference_index(desk, canonical)
-    for limit, key in ((policy.per_reference, index), (policy.per_client, client)):
-        wait = limiter.retry_after(limit, key)
-        if wait is not None:
-            raise StatusCheckThrottled(i18n.throttled_message(lang), retry_after=wait)
-    limiter.hit(policy.per_reference, index)
-    limiter.hit(policy.per_client, client)
+    for limit, key in ((policy.per_client, client), (policy.per_reference, index)):
+        _reserve(limiter, limit, key, lang)
 
     application = repository.application_by_reference_index(session, index)
-    matches = False
-    if application is not None:
-        resident = repository.get_resident(session, application.resident_id)
-        if resident is not None:
-            cipher = desk.vault.open_data_key(session, resident.id).record(RESIDENTS, resident.id)
-            stored = cipher.open("date_of_birth", resident.date_of_birth_enc)
-            matches = hmac.compare_digest(stored, date_of_birth.isoformat().encode())
+    matches = _birth_date_matches(session, desk, application, date_of_birth)
     if application is None or not matches:
         raise StatusCheckNotFound(i18n.not_found_message(lang))
+    limiter.clear(policy.per_reference, index)
+    _reserve(limiter, policy.successes_per_reference, index, lang)
     status = public_status(application)
     label, next_step = i18n.status_message(status, lang)
     audit.record(session, actor=Actor("applicant", "public"), action="application.status_checked",
                  subject=_pseudonym(desk, application.id), clock=desk.clock)
     return StatusOut(status=status, label=label, next_step=next_step, lang=lang,
                      dir=i18n.direction(lang))
+
+
+def _reserve(limiter: RateLimiter, limit: Limit, key: str, lang: str) -> None:
+    wait = limiter.reserve(limit, key)
+    if wait is not None:
+        raise StatusCheckThrottled(i18n.throttled_message(lang), retry_after=wait)
+
+
+def _birth_date_matches(session: Session, desk: EnrollmentDesk,
+                        application: Application | None, date_of_birth: date) -> bool:
+    """Whether the application's resident was born on ``date_of_birth``. With no application
+    (or no resident) it does the same reads, unwrap and decryption against a decoy, so the
+    answer takes as long whichever way it is no."""
+    resident = repository.get_resident(
+        session, application.resident_id if application is not None else uuid.uuid4())
+    if resident is not None:
+        cipher = desk.vault.open_data_key(session, resident.id).record(RESIDENTS, resident.id)
+        sealed = resident.date_of_birth_enc
+    else:
+        decoy = desk.vault.open_decoy(session)
+        cipher, sealed = decoy.record(RESIDENTS, decoy.owner_id), DECOY_SEALED_DATE
+    try:
+        stored = cipher.open("date_of_birth", sealed)
+    except DecryptionFailed:
+        if resident is not None:
+            raise
+        stored = b""
+    matches = hmac.compare_digest(stored, date_of_birth.isoformat().encode())
+    return resident is not None and matches
 
 
 def public_status(application: Application) -> str:

@@ -33,6 +33,9 @@ OPENED_KEYS = "cityid.opened_data_keys"
 NONCE_BYTES = 12
 # The owner of the decoy envelope: no resident, card or application ever has the nil UUID.
 DECOY_OWNER = uuid.UUID(int=0)
+# As long as a sealed date ("YYYY-MM-DD" and a 16-byte tag), and opens under no key: what a
+# decoy check decrypts, failing as a wrong key's would, after the same work.
+DECOY_SEALED_DATE = FIELD_FORMAT + bytes(NONCE_BYTES + len("YYYY-MM-DD") + 16)
 
 
 def _dek_aad(owner_id: uuid.UUID, version: int) -> bytes:
@@ -126,6 +129,7 @@ class Vault:
         self._provider = provider
         self._clock = clock
         self._decoys: dict[int, _Decoy] = {}
+        self._decoy_keys: dict[int, bytes] = {}
 
     @property
     def keyring(self) -> Keyring:
@@ -198,6 +202,20 @@ class Vault:
         plain = DataKeyHandle(owner, unwrap_dek(keyring, owner, wrapped, version)).record(
             table, owner).open(column, sealed)
         return plain if real else None
+
+    def open_decoy(self, session: Session) -> DataKeyHandle:
+        """What :meth:`open_data_key` does, for no one: the same read (of an owner that does not
+        exist) and an unwrap, of a decoy key made once per KEK version. A public check that finds
+        no record does this, so it costs what one that finds a record does and its timing can't
+        tell the two apart."""
+        repository.get_data_key(session, uuid.uuid4())
+        keyring = self.keyring
+        version = keyring.active_kek
+        wrapped = self._decoy_keys.get(version)
+        if wrapped is None:
+            wrapped = wrap_dek(keyring, DECOY_OWNER, secrets.token_bytes(32), version)
+            self._decoy_keys[version] = wrapped
+        return DataKeyHandle(DECOY_OWNER, unwrap_dek(keyring, DECOY_OWNER, wrapped, version))
 
     def shred(self, session: Session, owner_id: uuid.UUID) -> bool:
         """Destroy the owner's DEK: their ciphertext in the live database is unreadable at once.

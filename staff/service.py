@@ -159,15 +159,16 @@ def partner_of(session: Session, account: StaffAccount) -> Partner | None:
 def sign_in(session: Session, *, username: str, password: str, client: str,
             limiter: RateLimiter, policy: SignInPolicy, ttl: timedelta,
             clock: Clock = system_clock) -> Token:
+    """Every attempt takes its throttle slots before the password is checked, so concurrent
+    guesses can't all slip under the limit; a success gives the account's back (clears it).
+    The client's own slot is taken first: a client past its limit can't use up an account's."""
     username = username.lower()
-    limiter.check(policy.per_user, username, SignInThrottled)
-    limiter.check(policy.per_client, client, SignInThrottled)
+    limiter.consume(policy.per_client, client, SignInThrottled)
+    limiter.consume(policy.per_user, username, SignInThrottled)
     account = repository.get_by_username(session, username)
     # Verify against a dummy hash for unknown users so timing does not reveal which names exist.
     valid = passwords.verify(password, account.password_hash if account else _DUMMY_HASH)
     if account is None or not valid or not account.active:
-        limiter.hit(policy.per_user, username)
-        limiter.hit(policy.per_client, client)
         # Audited, never with the name that was typed (it could be anything, a resident's name
         # included). The caller must let this transaction commit although sign-in failed.
         reason = ("unknown_account" if account is None else

@@ -17,6 +17,7 @@ from api.web import (
     assets,
     cards,
     clerk,
+    docs,
     partner,
     partner_accounts,
     queue,
@@ -25,7 +26,7 @@ from api.web import (
 )
 
 AREAS = (assets, signin, status, clerk, cards, queue, admin, admin_partners,
-         partner, partner_accounts)
+         partner, partner_accounts, docs)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}
