@@ -9,9 +9,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cityid.errors import AppError, ErrorKind
+from cityid.db import database_unavailable, violated_constraint
+from cityid.errors import AppError, Conflict, DatabaseUnavailable, ErrorKind
+from redemption.errors import PartnerNameTaken
+from staff.errors import UsernameTaken
 
 log = logging.getLogger("cityid.api")
 PROBLEM_BASE = "https://cityid.example/problems/"
@@ -38,6 +42,39 @@ HTTP_CODES = {
     415: ("unsupported_media_type", "This content type is not accepted here"),
     429: ("too_many_requests", "Too many requests; try again later"),
 }
+
+
+# How long a client should wait after the database went away: the pool replaces a dropped
+# connection at its next checkout, and a restarted PostgreSQL takes a few seconds.
+DATABASE_RETRY_AFTER = 2
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+    title = "Something with these values already exists"
+
+
+# A unique constraint broken by a race (two requests past the same check at once) answers as the
+# check itself would have. Constraint names come from cityid.db's naming convention.
+UNIQUE_CONFLICTS: dict[str, type[Conflict]] = {
+    "uq_staff_accounts_username": UsernameTaken,
+    "uq_partners_name": PartnerNameTaken,
+    "uq_partners_name_key": PartnerNameTaken,
+}
+
+
+def database_error_response(exc: SQLAlchemyError) -> JSONResponse | None:
+    """The answer for a database error that is not a bug: 503 when the database can't serve
+    now (nothing was committed, so the request can be repeated), 409 for a unique constraint."""
+    if database_unavailable(exc):
+        log.warning("database.unavailable", extra={"error": type(exc).__name__})
+        return app_error_response(DatabaseUnavailable(retry_after=DATABASE_RETRY_AFTER))
+    if isinstance(exc, IntegrityError):
+        constraint = violated_constraint(exc)
+        if constraint is not None and (constraint in UNIQUE_CONFLICTS
+                                       or constraint.startswith(("uq_", "pk_"))):
+            return app_error_response(UNIQUE_CONFLICTS.get(constraint, AlreadyExists)())
+    return None
 
 
 def problem(status: int, code: str, title: str, detail: str | None = None,
@@ -94,9 +131,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, code, title,
                        headers=dict(exc.headers) if exc.headers else None)
 
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        return database_error_response(exc) or _internal_error(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        route = getattr(request.scope.get("route"), "path", "?")
-        log.error("unhandled error", exc_info=exc, extra={"route": route})
-        return problem(500, "internal_error", "Something went wrong on our side",
-                       "The error was logged. Nothing was changed; you can try again.")
+        return _internal_error(request, exc)
+
+
+def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    route = getattr(request.scope.get("route"), "path", "?")
+    log.error("unhandled error", exc_info=exc, extra={"route": route})
+    return problem(500, "internal_error", "Something went wrong on our side",
+                   "The error was logged. Nothing was changed; you can try again.")

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Response
 
 from api import metrics
 from api.deps import RuntimeDep, SessionDep
+from api.errors import DATABASE_RETRY_AFTER
 from cityid.db import ping
-from cityid.errors import Unavailable
+from cityid.errors import DatabaseUnavailable, Unavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -20,7 +21,7 @@ def readyz(session: SessionDep, runtime: RuntimeDep) -> dict[str, str]:
     try:
         ping(session)
     except Exception:
-        raise Unavailable("The database is not reachable.") from None
+        raise DatabaseUnavailable(retry_after=DATABASE_RETRY_AFTER) from None
     try:
         runtime.vault.keyring  # noqa: B018 - loading is the check
     except Exception:
