@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 PartnerType = Literal["cultural", "library", "benefit", "bank", "credit_union", "police"]
 Operation = Literal["verify", "kyc", "redeem"]
@@ -29,7 +29,8 @@ class PartnerCreate(Strict):
 
 
 class PartnerUpdate(Strict):
-    active: bool | None = None
+    # Strict: {"active": 0} or "false" is a client's bug, not a deactivation.
+    active: StrictBool | None = None
     policy: Policy | None = None
 
 
