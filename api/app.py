@@ -11,8 +11,9 @@ from fastapi import Depends, FastAPI
 
 from api.access import all_rules
 from api.deps import authorize
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, route_methods
 from api.middleware import AccessLogMiddleware, PrivacyGuardMiddleware
+from api.openapi import all_routes, build_openapi
 from api.routers import (
     applications,
     audit,
@@ -41,11 +42,9 @@ ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
 
 
 def check_access_matrix(app: FastAPI) -> None:
-    rules = all_rules()
     """Fail closed: every route must have a declared rule, and every rule a route."""
-    # The OpenAPI document is FastAPI's public list of routes (with router prefixes applied).
-    routes = {(method.upper(), path) for path, item in app.openapi()["paths"].items()
-              for method in item}
+    rules = all_rules()
+    routes = all_routes(app)
     missing = routes - rules.keys()
     if missing:
         raise RuntimeError(f"routes without an access rule: {sorted(missing)}")
@@ -77,10 +76,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     for router in ROUTERS:
         app.include_router(router)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(PrivacyGuardMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes,
                        is_upload=lambda path: bool(UPLOAD_PATHS.match(path)))
     app.add_middleware(AccessLogMiddleware)
     check_access_matrix(app)
+    paths: dict[str, set[str]] = {}
+    for method, path in all_routes(app):
+        paths.setdefault(path, set()).add(method)
+    app.state.route_methods = route_methods(paths)
     return app

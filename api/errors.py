@@ -4,6 +4,7 @@ error kinds become HTTP statuses. No stack trace or input value ever reaches a c
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from cityid.db import database_unavailable, violated_constraint
 from cityid.errors import AppError, Conflict, DatabaseUnavailable, ErrorKind
@@ -126,10 +128,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return validation_response(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, title = HTTP_CODES.get(exc.status_code, ("http_error", "The request failed"))
-        return problem(exc.status_code, code, title,
-                       headers=dict(exc.headers) if exc.headers else None)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
+        return problem(exc.status_code, code, title, headers=headers or None)
 
     @app.exception_handler(SQLAlchemyError)
     async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
@@ -138,6 +142,25 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return _internal_error(request, exc)
+
+
+def route_methods(paths: dict[str, set[str]]) -> list[tuple[re.Pattern[str], str]]:
+    """For 405 answers: each path template's pattern, with every method its routes take."""
+    table = []
+    for path, methods in paths.items():
+        if "GET" in methods:
+            methods = methods | {"HEAD"}
+        table.append((compile_path(path)[0], ", ".join(sorted(methods))))
+    return table
+
+
+def _allowed(request: Request) -> str:
+    # Starlette's Allow names only the first route matching the path, while GET and POST on
+    # one path are often two routes: RFC 9110 wants all of them.
+    table: list[tuple[re.Pattern[str], str]] = getattr(request.app.state, "route_methods", [])
+    methods = {m.strip() for pattern, listed in table if pattern.match(request.url.path)
+               for m in listed.split(",")}
+    return ", ".join(sorted(methods))
 
 
 def _internal_error(request: Request, exc: Exception) -> JSONResponse:

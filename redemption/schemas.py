@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from idcard.verifier import Reason
+
 PartnerType = Literal["cultural", "library", "benefit", "bank", "credit_union", "police"]
 Operation = Literal["verify", "kyc", "redeem"]
 Attribute = Literal["validity", "expires_on", "holder_token", "full_name", "date_of_birth",
@@ -66,6 +68,15 @@ class NewKeyOut(KeyOut):
 class CardPresented(Strict):
     """A card shown to a partner: its QR, or its number with the holder's date of birth."""
 
+    # The rule of _one_way below, in the document, so a client knows it before sending.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["qr"], "properties": {"qr": {"type": "string"},
+                                            "card_number": {"type": "null"}}},
+        {"required": ["card_number", "date_of_birth"],
+         "properties": {"qr": {"type": "null"}, "card_number": {"type": "string"},
+                        "date_of_birth": {"type": "string"}}},
+    ]})
+
     qr: str | None = Field(default=None, min_length=1, max_length=4096)
     card_number: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
     date_of_birth: date | None = None
@@ -85,7 +96,7 @@ class VerifyIn(CardPresented):
 
 class VerifyOut(BaseModel):
     result: Literal["valid", "invalid"]
-    reason: str
+    reason: Reason
     disclosed: dict[str, Any]
 
 

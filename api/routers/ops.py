@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from fastapi.responses import PlainTextResponse
 
 from api import metrics
 from api.deps import RuntimeDep, SessionDep
@@ -29,7 +30,7 @@ def readyz(session: SessionDep, runtime: RuntimeDep) -> dict[str, str]:
     return {"status": "ready", "database": "ok", "keys": "ok"}
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def metrics_endpoint() -> Response:
     body, content_type = metrics.render()
     return Response(body, media_type=content_type)
