@@ -4,6 +4,9 @@ the constraints the server enforces beyond what the route signatures say."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,6 +15,8 @@ from fastapi.openapi.utils import get_openapi
 from api.access import MATRIX, PARTNER, Rule, rule_for
 from api.errors import HTTP_CODES, STATUS_FOR_KIND
 from cityid.errors import AppError
+from enrollment import service as enrollment_service
+from idcard import service as card_service
 
 STAFF_TOKEN, PARTNER_KEY = "staffToken", "partnerKey"
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
@@ -46,6 +51,43 @@ CHECKED_PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
                    "minLength": 8, "maxLength": 128},
     },
 }
+
+
+def _card_reasons(action: str) -> list[str]:
+    return sorted(card_service.lifecycle_rules()[action])
+
+
+def _decision_reasons() -> list[str]:
+    codes = enrollment_service.reason_codes()
+    return sorted(codes["approve"] | codes["override"] | codes["deny"]
+                  | codes["request_documents"])
+
+
+# Reason codes come from data a city can change (enrollment/reasons.yaml, idcard/lifecycle.yaml):
+# the document lists the ones in force, per route, as enums.
+REASON_FIELDS: dict[tuple[str, str], tuple[str, Callable[[], list[str]]]] = {
+    **{("post", f"/v1/cards/{{card_id}}/{action}"): ("reason", partial(_card_reasons, action))
+       for action in ("revoke", "suspend", "unsuspend", "replace", "renew")},
+    ("post", "/v1/applications/{reference}/decision"): ("reason", _decision_reasons),
+    ("post", "/v1/duplicates/{flag_id}/resolve"): (
+        "resolution", lambda: sorted(enrollment_service.reason_codes()["duplicate_resolution"])),
+}
+
+
+def _list_reasons(document: dict[str, Any], method: str, path: str,
+                  operation: dict[str, Any]) -> None:
+    found = REASON_FIELDS.get((method, path))
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if found is None or content is None:
+        return
+    name, codes = found
+    ref = content["schema"].get("$ref", "")
+    body = copy.deepcopy(document["components"]["schemas"][ref.rsplit("/", 1)[-1]])
+    field = body["properties"][name]
+    for constraint in ("pattern", "minLength", "maxLength"):
+        field.pop(constraint, None)
+    field["enum"] = codes()
+    content["schema"] = body
 
 
 def _error_classes() -> list[type[AppError]]:
@@ -157,6 +199,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             if rule is None:  # check_access_matrix refuses such an app; say nothing here
                 continue
             operation["security"] = _security(rule)
+            _list_reasons(document, method, path, operation)
             _declare_parameters(method, path, operation)
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)  # FastAPI's HTTPValidationError is not what we answer

@@ -107,3 +107,22 @@ def test_partner_routes_answer_as_documented(app: FastAPI, admin: Headers, runti
     _, key = make_partner(client, admin, "bank")
     failures = contract_failures(app, key, partner=True)
     assert not failures, "\n".join(failures)
+
+
+def test_the_document_says_how_each_caller_signs_in(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["staffToken"]["scheme"] == schemes["partnerKey"]["scheme"] == "bearer"
+    paths = document["paths"]
+    assert paths["/v1/verify"]["post"]["security"] == [{"partnerKey": []}]
+    assert paths["/v1/staff"]["get"]["security"] == [{"staffToken": []}]
+    assert paths["/v1/status"]["post"]["security"] == []
+    assert not any(path.startswith(("/clerk", "/admin", "/partner/")) for path in paths)
+    redeem = paths["/v1/redemptions"]["post"]
+    key = next(p for p in redeem["parameters"] if p["name"] == "idempotency-key")
+    assert key["required"] is True and key["schema"]["minLength"] == 8
+    assert "last_admin" in document["components"]["schemas"]["Problem409"]["properties"][
+        "code"]["enum"]
+    suspend = paths["/v1/cards/{card_id}/suspend"]["post"]["requestBody"]["content"]
+    assert "under_investigation" in suspend["application/json"]["schema"]["properties"][
+        "reason"]["enum"]
