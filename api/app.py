@@ -11,13 +11,14 @@ from fastapi import Depends, FastAPI
 
 from api.access import all_rules
 from api.deps import authorize
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, route_methods
 from api.middleware import (
     AccessLogMiddleware,
     InFlightLimitMiddleware,
     NoStoreMiddleware,
     PrivacyGuardMiddleware,
 )
+from api.openapi import all_routes, build_openapi
 from api.routers import (
     applications,
     audit,
@@ -46,11 +47,9 @@ ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
 
 
 def check_access_matrix(app: FastAPI) -> None:
-    rules = all_rules()
     """Fail closed: every route must have a declared rule, and every rule a route."""
-    # The OpenAPI document is FastAPI's public list of routes (with router prefixes applied).
-    routes = {(method.upper(), path) for path, item in app.openapi()["paths"].items()
-              for method in item}
+    rules = all_rules()
+    routes = all_routes(app)
     missing = routes - rules.keys()
     if missing:
         raise RuntimeError(f"routes without an access rule: {sorted(missing)}")
@@ -85,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     for router in ROUTERS:
         app.include_router(router)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     # Innermost of the three: a request takes a slot once its body is read and checked, and a
     # refusal is still logged and counted.
@@ -95,4 +95,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(NoStoreMiddleware)  # outside the guard, so its refusals get it too
     app.add_middleware(AccessLogMiddleware)
     check_access_matrix(app)
+    paths: dict[str, set[str]] = {}
+    for method, path in all_routes(app):
+        paths.setdefault(path, set()).add(method)
+    app.state.route_methods = route_methods(paths)
     return app

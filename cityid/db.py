@@ -6,6 +6,9 @@ any exception. Services only ``flush()``.
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +17,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -130,3 +144,60 @@ def is_postgres(session_or_engine: Session | Engine) -> bool:
     bind = (session_or_engine.get_bind() if isinstance(session_or_engine, Session)
             else session_or_engine)
     return bind.dialect.name == "postgresql"
+
+
+# SQLite's own words for "not now": the busy timeout ran out, or the file can't be opened.
+# Its other operational errors (no such table, syntax) are bugs and stay bugs.
+_SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "unable to open database file",
+                       "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error says the database can't serve right now (a dropped, refused or
+    timed-out connection, no free connection in the pool, a lock that did not come), as opposed
+    to a request or a program that is wrong. Such a request can be tried again as it is."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):
+        message = str(exc.orig).lower()
+        return isinstance(exc, OperationalError) and any(m in message for m in _SQLITE_UNAVAILABLE)
+    # psycopg's OperationalError covers a lost or refused connection, an administrator's
+    # shutdown and a cancelled statement; InterfaceError a connection already closed.
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$")
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the unique constraint or index an insert or update broke, on either
+    backend: PostgreSQL names it; SQLite names its columns, looked up in the metadata."""
+    name = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if name:
+        return str(name)
+    found = _SQLITE_UNIQUE.search(str(exc.orig))
+    if found is None:
+        return None
+    qualified = [c.strip() for c in found.group(1).split(",")]
+    table = Base.metadata.tables.get(qualified[0].split(".")[0])
+    if table is None:
+        return None
+    columns = {c.split(".", 1)[1] for c in qualified}
+    candidates = [(con.name, {c.name for c in con.columns}) for con in table.constraints
+                  if isinstance(con, UniqueConstraint | PrimaryKeyConstraint)]
+    candidates += [(ix.name, {c.name for c in ix.columns}) for ix in table.indexes if ix.unique]
+    for candidate, cols in candidates:
+        if cols == columns and candidate is not None:
+            return str(candidate)
+    return None
+
+
+def name_key(name: str) -> str:
+    """A name as compared for uniqueness, the same on every backend (SQLite's lower() folds
+    ASCII only): compatibility-normalised, case-folded, runs of spaces made one."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.split())

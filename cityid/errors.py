@@ -68,3 +68,8 @@ class Unavailable(AppError):
     kind = ErrorKind.UNAVAILABLE
     code = "unavailable"
     title = "The service is not ready"
+
+
+class DatabaseUnavailable(Unavailable):
+    code = "database_unavailable"
+    title = "The database cannot be reached just now; try again shortly"

@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -60,8 +60,8 @@ class Designations(Strict):
     gender: Literal["F", "M", "X"] | None = None
     languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]] = Field(default_factory=list,
                                                                            max_length=2)
-    veteran: bool = False
-    organ_donor: bool = False
+    veteran: StrictBool = False
+    organ_donor: StrictBool = False
     emergency_contact: EmergencyContact | None = None
 
 
@@ -95,14 +95,14 @@ class DocumentIn(Strict):
     kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
     expires_on: date | None = None
     issued_on: date | None = None
-    shows_photo: bool = False
-    shows_dob: bool = False
+    shows_photo: StrictBool = False
+    shows_dob: StrictBool = False
 
 
 class DecisionIn(Strict):
     outcome: Literal["approve", "deny", "request_documents"]
     reason: str = Field(min_length=1, max_length=48, pattern=r"^[a-z0-9_]+$")
-    override_rulebook: bool = False
+    override_rulebook: StrictBool = False
 
 
 class TransitionIn(Strict):

@@ -23,9 +23,13 @@ from cityid.db import Base, UTCDateTime, new_id
 
 class Partner(Base):
     __tablename__ = "partners"
+    __table_args__ = (Index("uq_partners_name_key", "name_key", unique=True),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # The name as compared (cityid.db.name_key), unique: "ÉCOLE Musée" and "école musée" are
+    # one partner on both backends.
+    name_key: Mapped[str] = mapped_column(String(480))
     type: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The narrowed policy: {"operations": [...], "attributes": [...]}; None means the type's.

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cityid.db import name_key
 from redemption.models import Benefit, BenefitHold, Partner, PartnerKey, Redemption
 
 
@@ -25,7 +26,7 @@ def get_partner(session: Session, partner_id: uuid.UUID) -> Partner | None:
 
 
 def partner_by_name(session: Session, name: str) -> Partner | None:
-    return session.scalars(select(Partner).where(func.lower(Partner.name) == name.lower())).first()
+    return session.scalars(select(Partner).where(Partner.name_key == name_key(name))).first()
 
 
 def list_partners(session: Session) -> Sequence[Partner]:

@@ -4,7 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from idcard.verifier import Reason
 
 PartnerType = Literal["cultural", "library", "benefit", "bank", "credit_union", "police"]
 Operation = Literal["verify", "kyc", "redeem"]
@@ -32,7 +34,8 @@ class PartnerCreate(Strict):
 
 
 class PartnerUpdate(Strict):
-    active: bool | None = None
+    # Strict: {"active": 0} or "false" is a client's bug, not a deactivation.
+    active: StrictBool | None = None
     policy: Policy | None = None
 
 
@@ -69,6 +72,15 @@ class NewKeyOut(KeyOut):
 class CardPresented(Strict):
     """A card shown to a partner: its QR, or its number with the holder's date of birth."""
 
+    # The rule of _one_way below, in the document, so a client knows it before sending.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["qr"], "properties": {"qr": {"type": "string"},
+                                            "card_number": {"type": "null"}}},
+        {"required": ["card_number", "date_of_birth"],
+         "properties": {"qr": {"type": "null"}, "card_number": {"type": "string"},
+                        "date_of_birth": {"type": "string"}}},
+    ]})
+
     # No length limit here: an oversized QR answers `unreadable` from the verifier, like any
     # other QR it cannot read (the body limit still bounds the request).
     qr: str | None = Field(default=None, min_length=1)
@@ -94,7 +106,7 @@ class VerifyIn(CardPresented):
 
 class VerifyOut(BaseModel):
     result: Literal["valid", "invalid"]
-    reason: str
+    reason: Reason
     disclosed: dict[str, Any]
 
 

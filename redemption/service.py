@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock
 from idcard import service as cards
 from idcard.service import CardDesk
+from cityid.db import name_key
 from privacy import audit
 from privacy.audit import Actor
 from privacy.terms import refuse_immigration_terms
@@ -142,7 +143,8 @@ def create_partner(session: Session, *, actor: Actor, clock: Clock,
         raise PartnerNameTaken()
     if data.policy is not None:
         _check_narrower(data.type, data.policy)
-    partner = Partner(id=uuid.uuid4(), name=data.name, type=data.type, active=True,
+    partner = Partner(id=uuid.uuid4(), name=data.name, name_key=name_key(data.name),
+                      type=data.type, active=True,
                       policy=data.policy.model_dump() if data.policy else None,
                       created_at=clock.now())
     repository.add(session, partner)

@@ -33,3 +33,13 @@ class UsernameTaken(Conflict):
 class StaffNotFound(NotFound):
     code = "staff_not_found"
     title = "No such staff account"
+
+
+class OwnAccount(Conflict):
+    code = "own_account"
+    title = "You cannot deactivate your own account; another admin must"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    title = "This is the last active admin; make another admin first"

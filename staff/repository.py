@@ -18,6 +18,14 @@ def get(session: Session, staff_id: uuid.UUID) -> StaffAccount | None:
     return session.get(StaffAccount, staff_id)
 
 
+def lock_active_admins(session: Session) -> Sequence[StaffAccount]:
+    """The active admin accounts, locked: two admins demoting each other at once queue here,
+    so the count the second one sees includes the first one's change."""
+    return session.scalars(select(StaffAccount).where(StaffAccount.role == "admin",
+                                                      StaffAccount.active.is_(True))
+                           .order_by(StaffAccount.id).with_for_update()).all()
+
+
 def add(session: Session, account: StaffAccount) -> None:
     session.add(account)
     session.flush()

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from staff.models import Role
 
@@ -42,7 +42,8 @@ class PartnerAccountCreate(StrictModel):
 
 
 class StaffUpdate(StrictModel):
-    active: bool | None = None
+    # Strict: {"active": 0} or "false" is a client's bug, not a deactivation.
+    active: StrictBool | None = None
     role: Role | None = None
 
 

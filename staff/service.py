@@ -24,6 +24,8 @@ from staff import repository
 from staff.errors import (
     InvalidCredentials,
     InvalidToken,
+    LastAdmin,
+    OwnAccount,
     SignInThrottled,
     StaffNotFound,
     UsernameTaken,
@@ -117,6 +119,9 @@ def update_account(session: Session, *, actor: Actor, staff_id: uuid.UUID, activ
     account = repository.get(session, staff_id)
     if account is None or (partner_id is not None and account.partner_id != partner_id):
         raise StaffNotFound()
+    if active is False and actor.id == str(account.id):
+        raise OwnAccount()
+    _keep_an_admin(session, account, active=active, role=role)
     if role is not None:
         _check_role(role, account.partner_id)
         account.role = role.value
@@ -128,6 +133,18 @@ def update_account(session: Session, *, actor: Actor, staff_id: uuid.UUID, activ
     audit.record(session, actor=actor, action="staff.updated", subject=f"staff:{account.id}",
                  detail={"role": account.role, "active": account.active}, clock=clock)
     return account
+
+
+def _keep_an_admin(session: Session, account: StaffAccount, *, active: bool | None,
+                   role: Role | None) -> None:
+    """The program always keeps one active admin: nobody else could make or restore one."""
+    leaves = account.role == Role.ADMIN.value and account.active and (
+        active is False or (role is not None and role is not Role.ADMIN))
+    if not leaves:
+        return
+    admins = repository.lock_active_admins(session)
+    if all(a.id == account.id for a in admins):
+        raise LastAdmin()
 
 
 def get_account(session: Session, staff_id: uuid.UUID | str) -> StaffAccount:

@@ -1,7 +1,7 @@
 """audit anchors: published chain heads, MACs on entries, waiting entries leave only into the chain
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01 21:50:00.000000
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import cityid.db  # noqa: F401 - column types
 
 
 revision: str = '0012'
-down_revision: str | None = '0009'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
