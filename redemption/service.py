@@ -16,9 +16,9 @@ import yaml
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock
+from cityid.db import name_key
 from idcard import service as cards
 from idcard.service import CardDesk
-from cityid.db import name_key
 from privacy import audit
 from privacy.audit import Actor
 from privacy.terms import refuse_immigration_terms
