@@ -18,7 +18,7 @@ from cityid.errors import AppError
 from enrollment import service as enrollment_service
 from idcard import service as card_service
 
-STAFF_TOKEN, PARTNER_KEY = "staffToken", "partnerKey"
+STAFF_TOKEN, PARTNER_KEY, METRICS_TOKEN = "staffToken", "partnerKey", "metricsToken"
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     STAFF_TOKEN: {"type": "http", "scheme": "bearer", "bearerFormat": "cst_…",
                   "description": "A staff member's token from POST /v1/auth/token "
@@ -27,6 +27,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
                   "description": "A partner's API key, made by an admin at "
                                  "POST /v1/partners/{partner_id}/keys "
                                  "(`Authorization: Bearer cpk_…`)."},
+    METRICS_TOKEN: {"type": "http", "scheme": "bearer",
+                    "description": "The monitoring scraper's token, CITYID_METRICS_TOKEN; with "
+                                   "none set, /metrics answers 404."},
 }
 
 # Codes the HTTP layer answers itself, not raised as an AppError by the domain.
@@ -143,6 +146,8 @@ def _statuses(method: str, path: str, operation: dict[str, Any], rule: Rule) -> 
     statuses = {503}
     if not rule.public:
         statuses |= {401, 403}
+    if rule.scraper:
+        statuses.add(404)  # no CITYID_METRICS_TOKEN set: the route is not there
     if PARTNER in rule.roles or (rule.public and method != "get"):
         statuses.add(429)  # rate-limited: partner keys, sign-in, status checks, holder history
     if has_body:
@@ -162,6 +167,8 @@ def _security(rule: Rule) -> list[dict[str, list[str]]]:
     if rule.public:
         return []
     schemes: list[dict[str, list[str]]] = []
+    if rule.scraper:
+        schemes.append({METRICS_TOKEN: []})
     if rule.roles - {PARTNER}:
         schemes.append({STAFF_TOKEN: []})
     if PARTNER in rule.roles:

@@ -21,6 +21,7 @@ Headers = dict[str, str]
 METRICS_TOKEN = "scraper-token-0123456789abcdef"
 # Public and the same for everyone: a cache may keep these, and they say how long.
 CACHEABLE = {("GET", "/.well-known/cityid/jwks.json"), ("GET", "/.well-known/cityid/status-list"),
+             ("GET", "/.well-known/cityid/audit-head"),
              ("GET", "/static/{name}"), ("GET", "/docs/assets/{name}")}
 
 

@@ -67,6 +67,7 @@ class Call:
 class World:
     headers: dict[str, Headers]
     partner_id: str
+    police_id: str
     key_id: str
     benefit_id: str
     staff_id: str
@@ -81,7 +82,7 @@ def _world(client: TestClient, runtime: Runtime,
            auth_header: Callable[[str], Headers]) -> World:
     admin, supervisor = auth_header("admin"), auth_header("supervisor")
     museum, museum_key = make_partner(client, admin, "cultural", "City Museum")
-    _, police_key = make_partner(client, admin, "police", "Precinct 84")
+    police, police_key = make_partner(client, admin, "police", "Precinct 84")
     # Redeemable many times, so a planted Idempotency-Key gets as far as the ledger.
     benefit = make_benefit(client, admin, museum["id"], NOW.date(),
                            limit={"count": 1000, "period": "lifetime"})
@@ -99,7 +100,7 @@ def _world(client: TestClient, runtime: Runtime,
     staff = client.get("/v1/staff", headers=admin).json()
     return World(headers={"admin": admin, "supervisor": supervisor, "museum": museum_key,
                           "police": police_key},
-                 partner_id=museum["id"], key_id=keys[0]["id"], benefit_id=benefit["id"],
+                 partner_id=museum["id"], police_id=police["id"], key_id=keys[0]["id"], benefit_id=benefit["id"],
                  staff_id=staff[0]["id"], card_id=holder["id"], reference=reference,
                  redemption_id=receipt.json()["id"], hold_id=hold.json()["id"], holder=holder)
 
@@ -161,6 +162,8 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
                                                          body={"label": "front desk"}),
         ("POST", "/v1/partners/{partner_id}/keys/{key_id}/revoke"): Call(
             "admin", {"partner_id": w.partner_id, "key_id": str(uuid.uuid4())}),
+        ("POST", "/v1/partners/{partner_id}/verifier-keys"): Call(
+            "admin", {"partner_id": w.police_id}),  # no input to plant
         ("POST", "/v1/partners/{partner_id}/accounts"): Call(
             "admin", {"partner_id": w.partner_id},
             body={"username": "museum.desk", "password": "a-long-enough-password",

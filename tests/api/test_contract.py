@@ -33,7 +33,9 @@ SHAPE_CODES = {"validation_failed", "unknown_field", "malformed_json"}
 def settings_overrides() -> dict[str, object]:
     return {"partner_requests_per_minute": 100_000,
             "partner_requests_per_minute_per_client": 100_000,
-            "status_checks_per_client": 100_000, "login_max_failures_per_client": 100_000}
+            "status_checks_per_client": 100_000, "login_max_failures_per_client": 100_000,
+            # A deployment that scrapes /metrics; without a token the route is not there (404).
+            "metrics_token": "scraper-token-0123456789abcdef"}
 
 
 class ValidDataRefused(Failure):

@@ -34,8 +34,8 @@ CLERK = Actor("clerk-1", "clerk")
 def _record(runtime: Runtime, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         with unit_of_work(runtime.sessions) as session:
-            audit.record(session, actor=CLERK, action="application.created",
-                         subject=f"application:{i}", detail={"n": i})
+            audit.record(session, actor=CLERK, action="seed.batch",
+                         subject=f"application:{i}", detail={"count": i})
 
 
 def _cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
