@@ -12,8 +12,12 @@ COPY . /app
 # Installed the way the README installs it.
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
  && /opt/venv/bin/pip install --no-cache-dir -e . \
- && mkdir -p /var/lib/cityid && chown cityid /var/lib/cityid
-ENV PATH="/opt/venv/bin:$PATH" CITYID_DATA_DIR=/var/lib/cityid
+ && mkdir -p /var/lib/cityid /var/lib/cityid-keys && chown cityid /var/lib/cityid /var/lib/cityid-keys \
+ && chmod 700 /var/lib/cityid-keys
+# A file keyring (when CITYID_KEYRING is not given) lives apart from the data volume, so a copy
+# of the data carries no key.
+ENV PATH="/opt/venv/bin:$PATH" CITYID_DATA_DIR=/var/lib/cityid \
+    CITYID_KEYRING_PATH=/var/lib/cityid-keys/keyring.json
 USER cityid
 EXPOSE 8000
 CMD ["cityid", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "4"]

@@ -382,9 +382,18 @@ def keys_retire(version: int | None, out: Path | None) -> None:
 
 @keys.command("init", help="Print a new keyring as JSON, for CITYID_KEYRING in production.")
 def keys_init() -> None:
+    """A complete keyring: a KEK, the index key, a card signing key and a QR verifier key, so a
+    service whose keyring comes from the environment (which it cannot write) can issue sealed
+    cards from its first request."""
+    from datetime import UTC, datetime
+
+    from idcard.cose import generate_verifier_key
+    from idcard.credential import generate_signing_key
     from privacy.keyring import Keyring
 
-    click.echo(Keyring.generate().to_json())
+    now = datetime.now(UTC)
+    keyring = Keyring.generate(now).with_signing_key(generate_signing_key("EdDSA", now=now))
+    click.echo(keyring.with_verifier_key(generate_verifier_key(now=now)).to_json())
 
 
 @keys.command("rotate-signing", help="Start a new card signing key (kid); older cards keep "

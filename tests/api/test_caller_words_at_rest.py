@@ -100,7 +100,8 @@ def _world(client: TestClient, runtime: Runtime,
     staff = client.get("/v1/staff", headers=admin).json()
     return World(headers={"admin": admin, "supervisor": supervisor, "museum": museum_key,
                           "police": police_key},
-                 partner_id=museum["id"], police_id=police["id"], key_id=keys[0]["id"], benefit_id=benefit["id"],
+                 partner_id=museum["id"], police_id=police["id"], key_id=keys[0]["id"],
+                 benefit_id=benefit["id"],
                  staff_id=staff[0]["id"], card_id=holder["id"], reference=reference,
                  redemption_id=receipt.json()["id"], hold_id=hold.json()["id"], holder=holder)
 

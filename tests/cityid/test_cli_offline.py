@@ -237,3 +237,16 @@ def test_db_upgrade_makes_an_installation_and_a_refusal_inside_it_is_one_line(
         assert "signing key" in one_line_error(run("verify", "NCFXYZ"))
     finally:
         get_settings.cache_clear()
+
+
+def test_keys_init_prints_a_keyring_that_can_sign_and_seal_from_the_environment() -> None:
+    """The environment keyring can't be written by the service, so `keys init` must already
+    hold every key issuance needs; before, it had no signing or verifier key."""
+    from privacy.keyring import Keyring
+
+    result = CliRunner().invoke(cli.main, ["keys", "init"])
+    assert result.exit_code == 0, result.output
+    keyring = Keyring.from_json(result.output)
+    assert keyring.active_signing_kid is not None
+    assert keyring.active_verifier_kid is not None
+    assert keyring.active_kek in keyring.kek_began
