@@ -18,10 +18,11 @@ from api.access import PARTNER, Rule, rule_for
 from api.runtime import Runtime
 from cityid.db import end_session
 from cityid.errors import Forbidden, NotFound, Unauthenticated
+from partners import keys as partner_keys
+from partners import service as partner_service
+from partners.errors import PartnerThrottled
+from partners.service import PartnerAccess
 from privacy.audit import Actor
-from redemption import service as partner_service
-from redemption.errors import PartnerThrottled
-from redemption.service import PartnerAccess
 from staff import service as staff_service
 
 
@@ -101,7 +102,7 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
         idle = timedelta(minutes=runtime.settings.web_idle_minutes)
     if token is None:
         raise Unauthenticated()
-    if partner_service.is_partner_key(token):
+    if partner_keys.is_partner_key(token):
         return _partner_principal(request, session, runtime, token, rule)
     account = staff_service.resolve_token(session, token, clock=runtime.clock, idle=idle)
     # A partner's own account sees and does only what its partner's policy allows, and
@@ -134,7 +135,7 @@ def _scraper_principal(request: Request, runtime: Runtime) -> Principal:
 
 def _partner_principal(request: Request, session: Session, runtime: Runtime, token: str,
                        rule: Rule) -> Principal:
-    access = partner_service.authenticate_key(session, token, clock=runtime.clock)
+    access = partner_keys.authenticate_key(session, token, clock=runtime.clock)
     per_key, per_client = runtime.partner_limits
     runtime.limiter.consume(per_key, str(access.key_id), PartnerThrottled)
     runtime.limiter.consume(per_client, client_address(request), PartnerThrottled)

@@ -16,7 +16,7 @@ from starlette.routing import compile_path
 
 from cityid.db import database_unavailable, violated_constraint
 from cityid.errors import AppError, Conflict, DatabaseUnavailable, ErrorKind
-from redemption.errors import PartnerNameTaken
+from partners.errors import PartnerNameTaken
 from staff.errors import UsernameTaken
 
 log = logging.getLogger("cityid.api")

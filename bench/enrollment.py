@@ -8,10 +8,11 @@ against the bare indexed SELECT of the application row.
   data keys are dummy rows, so the database work is the same. Blind indexes and pseudonyms stay
   real HMAC-SHA256 in both. The modes alternate, ``--runs`` times each, on one throwaway database
   truncated between runs.
-- Status check: ``enrollment.service.check_status`` in its own transaction, as in a request, for a
-  known reference with the right date of birth, a wrong one, and an unknown reference; the
-  baseline is ``SELECT`` of the application row by ``reference_index``. Measured at each size in
-  ``--status-at``, filling the table through ``create_application`` in larger transactions.
+- Status check: ``enrollment.status_check.check_status`` in its own transaction, as in a
+  request, for a known reference with the right date of birth, a wrong one, and an unknown
+  reference; the baseline is ``SELECT`` of the application row by ``reference_index``.
+  Measured at each size in ``--status-at``, filling the table through ``create_application``
+  in larger transactions.
 
 Run: ``.venv/bin/python bench/enrollment.py [--database-url postgresql://postgres@127.0.0.1/postgres]
 [--applicants 10000] [--runs 3] [--status-at 10000,100000]``. The database ``cityid_bench_*`` is
@@ -53,6 +54,7 @@ from cityid.settings import Settings
 from enrollment.errors import StatusCheckNotFound
 from enrollment.models import Application
 from enrollment.reference import new_reference, normalise_reference
+from enrollment.residents import age_on
 from enrollment.rulebook import Rulebook
 from enrollment.schemas import (
     Address,
@@ -62,13 +64,8 @@ from enrollment.schemas import (
     Designations,
     EmergencyContact,
 )
-from enrollment.service import (
-    EnrollmentDesk,
-    StatusCheckPolicy,
-    age_on,
-    check_status,
-    create_application,
-)
+from enrollment.service import EnrollmentDesk, StatusCheckPolicy, create_application
+from enrollment.status_check import check_status
 from privacy import repository as privacy_repository
 from privacy.audit import Actor
 from privacy.errors import DataKeyShredded, DecryptionFailed

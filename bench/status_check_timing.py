@@ -2,7 +2,7 @@
 
 An unknown reference, a malformed one and a known reference with a wrong date of birth get one
 answer, and must take the same time, or the time tells an attacker which references exist. This
-times ``enrollment.service.check_status`` (the service, with its database reads, key unwrap and
+times ``enrollment.status_check.check_status`` (the service, with its database reads, key unwrap and
 decryption; no HTTP, no transaction set-up) for each, alternating check by check, on a fresh
 SQLite file or the PostgreSQL named, and prints the medians next to the first, which is the
 baseline of the same run. It counts the thread's CPU time: on a shared machine the wall clock
@@ -29,6 +29,7 @@ from cityid.models import import_all_models
 from cityid.ratelimit import Limit
 from cityid.settings import Settings
 from enrollment import service as enrollment
+from enrollment import status_check as enrollment_status
 from enrollment.errors import StatusCheckNotFound
 from enrollment.schemas import ApplicationCreate
 from enrollment.service import StatusCheckPolicy
@@ -68,7 +69,7 @@ def main() -> None:
                 with unit_of_work(runtime.sessions) as session:
                     started = time.thread_time()
                     with contextlib.suppress(StatusCheckNotFound):
-                        enrollment.check_status(
+                        enrollment_status.check_status(
                             session, desk=runtime.enrollment, limiter=runtime.limiter,
                             policy=policy, reference=ref, date_of_birth=born, lang="en",
                             client="bench")

@@ -6,10 +6,12 @@ import importlib
 
 MODEL_MODULES = (
     "privacy.models",
+    "partners.models",
     "staff.models",
     "enrollment.models",
     "idcard.models",
     "redemption.models",
+    "oversight.models",
 )
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -15,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityid.db import Base, UTCDateTime, new_id
+from privacy.sealed import SealedFields
 
 
 class Resident(Base):
@@ -22,6 +24,10 @@ class Resident(Base):
     own data key (see privacy.vault); the ``_enc`` suffix says so."""
 
     __tablename__ = "residents"
+    __sealed__: ClassVar[SealedFields] = SealedFields({
+        "first_name": "text", "middle_name": "text", "last_name": "text",
+        "date_of_birth": "date", "address": "json", "care_of": "json", "phone": "text",
+        "email": "text", "designations": "json"}, owner="id")
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     first_name_enc: Mapped[bytes] = mapped_column(LargeBinary)
@@ -42,6 +48,8 @@ class ResidentPhoto(Base):
     """The card photo, re-encoded and stripped of metadata, then encrypted."""
 
     __tablename__ = "resident_photos"
+    # One photo per resident: the row is named by its resident.
+    __sealed__: ClassVar[SealedFields] = SealedFields({"photo": "bytes"}, row="resident_id")
 
     resident_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
@@ -51,6 +59,8 @@ class ResidentPhoto(Base):
 
 class Application(Base):
     __tablename__ = "applications"
+    __sealed__: ClassVar[SealedFields] = SealedFields({"reference": "text",
+                                                       "caretaker": "json"})
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     resident_id: Mapped[uuid.UUID] = mapped_column(

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityid.db import Base, UTCDateTime, new_id
+from privacy.sealed import SealedFields
 
 
 class Card(Base):
@@ -15,6 +17,8 @@ class Card(Base):
 
     __tablename__ = "cards"
     __table_args__ = (UniqueConstraint("card_number_index", "issue_number"),)
+    __sealed__: ClassVar[SealedFields] = SealedFields({"card_number": "text",
+                                                       "credential": "text"})
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     resident_id: Mapped[uuid.UUID] = mapped_column(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from cityid.ratelimit import RateLimiter
 from enrollment import i18n
 from enrollment import service as enrollment
+from enrollment import status_check as enrollment_status
 from enrollment.schemas import StatusOut
 from idcard import repository
 from idcard.service import CardDesk, effective_status
@@ -27,11 +28,12 @@ WITH_A_CARD = frozenset({"card_issued", "ready_for_pickup", "mailed", "picked_up
 def check_status(session: Session, *, desk: CardDesk, limiter: RateLimiter,
                  policy: enrollment.StatusCheckPolicy, reference: str, date_of_birth: date,
                  lang: str, client: str) -> StatusOut:
-    """enrollment.check_status (throttling, the one answer for a wrong reference or date of
+    """enrollment's status check (throttling, the one answer for a wrong reference or date of
     birth, the audit entry), then the card's state where a card was issued and is not active."""
-    answer = enrollment.check_status(session, desk=desk.enrollment, limiter=limiter,
-                                     policy=policy, reference=reference,
-                                     date_of_birth=date_of_birth, lang=lang, client=client)
+    answer = enrollment_status.check_status(session, desk=desk.enrollment, limiter=limiter,
+                                            policy=policy, reference=reference,
+                                            date_of_birth=date_of_birth, lang=lang,
+                                            client=client)
     if answer.status not in WITH_A_CARD:
         return answer
     application = enrollment.find_application(session, desk=desk.enrollment,

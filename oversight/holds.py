@@ -1,4 +1,8 @@
-"""Legal holds: a supervisor or admin stops retention from purging a resident or application."""
+"""Legal holds: a supervisor or admin stops retention from purging a resident or application.
+
+All of a hold is in oversight/: its table (``oversight.models``), its SQL
+(``oversight.repository``) and its service here; retention asks the repository which subjects
+are held."""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from cityid.clock import Clock
 from cityid.errors import Conflict, NotFound
 from enrollment import service as enrollment
 from enrollment.service import EnrollmentDesk
+from oversight import repository
+from oversight.models import LegalHold
 from privacy import audit
-from privacy import repository as privacy_repository
 from privacy.audit import Actor
-from privacy.models import LegalHold
 
 HoldReason = Literal["litigation", "investigation", "court_order", "records_request",
                      "audit"]
@@ -58,7 +62,7 @@ def place(session: Session, *, desk: EnrollmentDesk, actor: Actor, reference: st
     subject_id = application.id if hold.scope == "application" else application.resident_id
     row = LegalHold(id=uuid.uuid4(), subject_type=hold.scope, subject_id=subject_id,
                     reason=hold.reason, placed_by=actor.id, placed_at=desk.clock.now())
-    privacy_repository.add_hold(session, row)
+    repository.add_hold(session, row)
     audit.record(session, actor=actor, action="hold.placed",
                  subject=desk.vault.pseudonym(hold.scope, subject_id), purpose=hold.reason,
                  clock=desk.clock)
@@ -67,14 +71,14 @@ def place(session: Session, *, desk: EnrollmentDesk, actor: Actor, reference: st
 
 def list_for(session: Session, *, desk: EnrollmentDesk, reference: str) -> list[HoldOut]:
     application = enrollment.find_application(session, desk=desk, reference=reference)
-    holds = [*privacy_repository.holds_on(session, application.id),
-             *privacy_repository.holds_on(session, application.resident_id)]
+    holds = [*repository.holds_on(session, application.id),
+             *repository.holds_on(session, application.resident_id)]
     return [_out(h) for h in sorted(holds, key=lambda h: h.placed_at)]
 
 
 def release(session: Session, *, actor: Actor, clock: Clock,
             hold_id: uuid.UUID) -> HoldOut:
-    hold = privacy_repository.get_hold(session, hold_id)
+    hold = repository.get_hold(session, hold_id)
     if hold is None:
         raise HoldNotFound()
     if hold.released_at is not None:

@@ -12,11 +12,13 @@ import yaml
 from fpdf import FPDF
 from sqlalchemy.orm import Session
 
+from enrollment import residents
 from enrollment import service as enrollment
 from idcard import repository as card_repository
 from idcard import service as cards
 from idcard.service import CardDesk
 from oversight import repository
+from partners import repository as partner_repository
 from privacy import audit
 from privacy.audit import Actor
 from redemption import repository as redemption_repository
@@ -43,7 +45,7 @@ def records_for(session: Session, *, desk: CardDesk, actor: Actor,
     application = enrollment.find_application(session, desk=desk.enrollment,
                                               reference=reference)
     resident_id = application.resident_id
-    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=resident_id)
+    holder = residents.read_holder(session, vault=desk.vault, resident_id=resident_id)
     applications = []
     subjects = {desk.vault.pseudonym("resident", resident_id)}
     for app in repository.applications_of(session, resident_id):
@@ -71,14 +73,14 @@ def records_for(session: Session, *, desk: CardDesk, actor: Actor,
     partner_entries = [(uuid.UUID(e.actor.removeprefix("partner:")), e) for e in entries
                        if e.actor.startswith("partner:") and e.action in EVENTS]
     redemptions = redemption_repository.redemptions_of_resident(session, resident_id)
-    partners = redemption_repository.partners_by_id(
+    partners = partner_repository.partners_by_id(
         session, {r.partner_id for r in redemptions} | {p for p, _ in partner_entries})
     activity = [{"partner": partners[p].name if p in partners else "a former partner",
                  "event": EVENTS[e.action], "at": e.at.isoformat()}
                 for p, e in partner_entries]
     benefits = {r.benefit_id: redemption_repository.get_benefit(session, r.benefit_id)
                 for r in redemptions}
-    photo = enrollment.read_photo(session, vault=desk.vault, resident_id=resident_id)
+    photo = residents.read_photo(session, vault=desk.vault, resident_id=resident_id)
     record: dict[str, Any] = {
         "generated_at": desk.clock.now().isoformat(),
         "resident": {

@@ -1,4 +1,4 @@
-"""All SQL of oversight/: finding what retention must purge, and purging it."""
+"""All SQL of oversight/: legal holds, finding what retention must purge, and purging it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from enrollment.models import Application, Resident
 from idcard.models import Card
+from oversight.models import LegalHold
 from staff.models import StaffToken
 
 OPEN_STATUSES = ("draft", "submitted", "in_review", "needs_documents")
@@ -123,3 +124,27 @@ def count_residents_with_only_dead_cards(session: Session, *, today: date) -> in
     inner = (select(Card.resident_id).group_by(Card.resident_id)
              .having(func.max(Card.expires_on) < today).subquery())
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+# --- legal holds ---------------------------------------------------------------------------
+
+
+def active_holds(session: Session, subject_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    if not subject_ids:
+        return set()
+    return set(session.scalars(select(LegalHold.subject_id).where(
+        LegalHold.subject_id.in_(list(subject_ids)), LegalHold.released_at.is_(None))))
+
+
+def holds_on(session: Session, subject_id: uuid.UUID) -> Sequence[LegalHold]:
+    return session.scalars(select(LegalHold).where(LegalHold.subject_id == subject_id)
+                           .order_by(LegalHold.placed_at)).all()
+
+
+def get_hold(session: Session, hold_id: uuid.UUID) -> LegalHold | None:
+    return session.get(LegalHold, hold_id)
+
+
+def add_hold(session: Session, hold: LegalHold) -> None:
+    session.add(hold)
+    session.flush()

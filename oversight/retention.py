@@ -26,7 +26,6 @@ from cityid.db import unit_of_work
 from idcard.models import Card
 from oversight import repository
 from privacy import audit
-from privacy import repository as privacy_repository
 from privacy.audit import Actor
 from privacy.vault import Vault
 
@@ -109,7 +108,7 @@ def run(sessions: sessionmaker[Session], *, vault: Vault, clock: Clock, rules: R
                                               limit=batch)
             if not due:
                 break
-            held = privacy_repository.active_holds(
+            held = repository.active_holds(
                 session, {a for a, _ in due} | {r for _, r in due})
             purged_here = 0
             for application_id, resident_id in due:
@@ -149,7 +148,7 @@ def run(sessions: sessionmaker[Session], *, vault: Vault, clock: Clock, rules: R
                 session, today=today, exclude=seen_residents, limit=batch)
             if not candidates:
                 break
-            held = privacy_repository.active_holds(session, set(candidates))
+            held = repository.active_holds(session, set(candidates))
             purged_here = 0
             for resident_id in candidates:
                 seen_residents.add(resident_id)

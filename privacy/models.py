@@ -93,18 +93,3 @@ class PublishedAuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     document: Mapped[bytes] = mapped_column(LargeBinary)
-
-
-class LegalHold(Base):
-    """A resident or application that must not be purged, whatever the retention rules say."""
-
-    __tablename__ = "legal_holds"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    subject_type: Mapped[str] = mapped_column(String(16))
-    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    reason: Mapped[str] = mapped_column(String(32))
-    placed_by: Mapped[str] = mapped_column(String(64))
-    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    released_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

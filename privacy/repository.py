@@ -17,7 +17,6 @@ from privacy.models import (
     AuditEntry,
     AuditHead,
     DataKey,
-    LegalHold,
     PendingAuditEntry,
     PublishedAuditHead,
 )
@@ -204,24 +203,3 @@ def audit_rows_with_detail(session: Session, action: str, key: str,
     rows = session.execute(select(*[c for c in both.c if c.name not in ("part", "pos")])
                            .order_by(both.c.part, both.c.pos)).all()
     return [tuple(row) for row in rows]
-
-
-def active_holds(session: Session, subject_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
-    if not subject_ids:
-        return set()
-    return set(session.scalars(select(LegalHold.subject_id).where(
-        LegalHold.subject_id.in_(list(subject_ids)), LegalHold.released_at.is_(None))))
-
-
-def holds_on(session: Session, subject_id: uuid.UUID) -> Sequence[LegalHold]:
-    return session.scalars(select(LegalHold).where(LegalHold.subject_id == subject_id)
-                           .order_by(LegalHold.placed_at)).all()
-
-
-def get_hold(session: Session, hold_id: uuid.UUID) -> LegalHold | None:
-    return session.get(LegalHold, hold_id)
-
-
-def add_hold(session: Session, hold: LegalHold) -> None:
-    session.add(hold)
-    session.flush()

@@ -13,7 +13,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,10 +23,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock, system_clock
+from cityid.db import Base
 from privacy import repository
 from privacy.errors import DataKeyShredded, DecryptionFailed, KeyringError
 from privacy.keyring import KeyProvider, Keyring, SigningKey, VerifierKey
 from privacy.models import DataKey
+from privacy.sealed import Encoding, sealed_fields_of
 
 FIELD_FORMAT = b"\x01"
 OPENED_KEYS = "cityid.opened_data_keys"
@@ -101,6 +103,27 @@ class RecordCipher:
     def open_json(self, column: str, blob: bytes | None) -> Any:
         return None if blob is None else json.loads(self.open(column, blob))
 
+    def seal_as(self, encoding: Encoding, column: str, value: Any) -> bytes | None:
+        """``value`` sealed under its declared encoding (privacy.sealed); None stays None."""
+        match encoding:
+            case "text":
+                return self.seal_text(column, value)
+            case "date":
+                return self.seal_date(column, value)
+            case "json":
+                return self.seal_json(column, value)
+        return None if value is None else self.seal(column, value)
+
+    def open_as(self, encoding: Encoding, column: str, blob: bytes | None) -> Any:
+        match encoding:
+            case "text":
+                return self.open_text(column, blob)
+            case "date":
+                return self.open_date(column, blob)
+            case "json":
+                return self.open_json(column, blob)
+        return None if blob is None else self.open(column, blob)
+
 
 class DataKeyHandle:
     def __init__(self, owner_id: uuid.UUID, dek: bytes) -> None:
@@ -109,6 +132,32 @@ class DataKeyHandle:
 
     def record(self, table: str, row_id: uuid.UUID) -> RecordCipher:
         return RecordCipher(self._aead, table, row_id)
+
+    def sealed_columns(self, model: type[Base], row_id: uuid.UUID,
+                       values: Mapping[str, Any]) -> dict[str, bytes | None]:
+        """``{"<field>_enc": ciphertext}`` for the given fields of a ``model`` row, each
+        sealed as the model declares it; for writers that build rows without the ORM."""
+        declared = sealed_fields_of(model)
+        cipher = self.record(model.__tablename__, row_id)
+        return {f"{field}_enc": cipher.seal_as(declared.encoding(model, field), field, value)
+                for field, value in values.items()}
+
+    def seal_fields(self, row: Base, values: Mapping[str, Any]) -> None:
+        """Seals ``values`` (field name to plain value) into the row's ``_enc`` columns."""
+        declared = sealed_fields_of(type(row))
+        sealed = self.sealed_columns(type(row), getattr(row, declared.row), values)
+        for column, blob in sealed.items():
+            setattr(row, column, blob)
+
+    def open_fields(self, row: Base, *fields: str) -> dict[str, Any]:
+        """The named sealed fields of ``row`` (all it declares when none are named), opened
+        into plain values: str, date, the JSON value, or bytes, as declared."""
+        model = type(row)
+        declared = sealed_fields_of(model)
+        cipher = self.record(model.__tablename__, getattr(row, declared.row))
+        return {field: cipher.open_as(declared.encoding(model, field), field,
+                                      getattr(row, f"{field}_enc"))
+                for field in fields or tuple(declared.fields)}
 
 
 @dataclass(frozen=True)
@@ -216,6 +265,17 @@ class Vault:
             wrapped = wrap_dek(keyring, DECOY_OWNER, secrets.token_bytes(32), version)
             self._decoy_keys[version] = wrapped
         return DataKeyHandle(DECOY_OWNER, unwrap_dek(keyring, DECOY_OWNER, wrapped, version))
+
+    def _owner_key(self, session: Session, row: Base) -> DataKeyHandle:
+        return self.open_data_key(session, getattr(row, sealed_fields_of(type(row)).owner))
+
+    def seal_fields(self, session: Session, row: Base, values: Mapping[str, Any]) -> None:
+        """Seals ``values`` into ``row`` under its owner's data key, as its model declares."""
+        self._owner_key(session, row).seal_fields(row, values)
+
+    def open_fields(self, session: Session, row: Base, *fields: str) -> dict[str, Any]:
+        """The row's sealed fields (or the named ones), opened under its owner's data key."""
+        return self._owner_key(session, row).open_fields(row, *fields)
 
     def shred(self, session: Session, owner_id: uuid.UUID) -> bool:
         """Destroy the owner's DEK: their ciphertext in the live database is unreadable at once.

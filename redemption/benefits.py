@@ -5,35 +5,26 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock
+from partners import repository as partner_repository
+from partners.errors import PartnerNotFound
 from privacy import audit
 from privacy.audit import Actor
 from privacy.terms import refuse_immigration_terms
 from redemption import repository
-from redemption.errors import (
-    BenefitLimitUnsupported,
-    BenefitNotFound,
-    BenefitWindowInvalid,
-    PartnerNotFound,
-)
+from redemption.errors import BenefitLimitUnsupported, BenefitNotFound, BenefitWindowInvalid
 from redemption.models import Benefit, Redemption
 from redemption.schemas import (
     BenefitCreate,
     BenefitOut,
     BenefitUpdate,
-    CardPresented,
     HolderBenefitState,
     Limit,
 )
-
-if TYPE_CHECKING:
-    from redemption.ledger import LedgerDesk
-    from redemption.service import PartnerAccess
 
 DEFAULT_MEMBERSHIP_DAYS = 365
 
@@ -137,7 +128,7 @@ def next_available(benefit: Benefit, live: list[Redemption], at: datetime,
 
 def create_benefit(session: Session, *, actor: Actor, clock: Clock,
                    data: BenefitCreate) -> BenefitOut:
-    if repository.get_partner(session, data.partner_id) is None:
+    if partner_repository.get_partner(session, data.partner_id) is None:
         raise PartnerNotFound()
     # Program data, in the clear: a benefit named for immigration status would make every
     # redemption of it a statement about the holder.
@@ -204,19 +195,3 @@ def holder_states(session: Session, *, partner_id: uuid.UUID, resident_id: uuid.
             member_until=member_until(benefit, live, zone),
             next_available_on=next_available(benefit, live, now, zone)))
     return states
-
-
-def partner_catalogue(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
-                      presented: CardPresented | None) -> list[HolderBenefitState]:
-    """A partner's benefits, with the presenting holder's state when a valid card is given."""
-    from redemption.verification import check_presented
-
-    now = desk.cards.clock.now()
-    resident_id = None
-    if presented is not None:
-        checked = check_presented(session, desk=desk.cards, guard=desk.guard,
-                                  presented=presented, now=now)
-        if checked.valid and checked.card is not None:
-            resident_id = checked.card.resident_id
-    return holder_states(session, partner_id=partner.partner_id, resident_id=resident_id,
-                         now=now, zone=desk.zone)

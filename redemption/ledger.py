@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idcard.service import CardDesk
+from partners.service import PartnerAccess, holder_token
 from privacy import audit
 from redemption import benefits as catalogue
 from redemption import repository
@@ -39,8 +40,13 @@ from redemption.errors import (
     VoidWindowClosed,
 )
 from redemption.models import Benefit, Redemption
-from redemption.schemas import ReceiptOut, RedemptionIn, VoidIn
-from redemption.service import PartnerAccess, holder_token
+from redemption.schemas import (
+    CardPresented,
+    HolderBenefitState,
+    ReceiptOut,
+    RedemptionIn,
+    VoidIn,
+)
 from redemption.verification import NumberGuard, check_presented, record_failed_attempt
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_\-]{8,128}$")
@@ -194,3 +200,18 @@ def receipt(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     benefit = repository.get_benefit(session, redemption.benefit_id)
     assert benefit is not None
     return _receipt(desk, partner, redemption, benefit, session)
+
+
+def partner_catalogue(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
+                      presented: CardPresented | None) -> list[HolderBenefitState]:
+    """A partner's benefits, with the presenting holder's state when a valid card is given:
+    the catalogue as the ledger counts it for that holder."""
+    now = desk.cards.clock.now()
+    resident_id = None
+    if presented is not None:
+        checked = check_presented(session, desk=desk.cards, guard=desk.guard,
+                                  presented=presented, now=now)
+        if checked.valid and checked.card is not None:
+            resident_id = checked.card.resident_id
+    return catalogue.holder_states(session, partner_id=partner.partner_id,
+                                   resident_id=resident_id, now=now, zone=desk.zone)

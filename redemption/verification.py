@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cityid.ratelimit import Limit, RateLimiter
+from enrollment import residents
 from enrollment import service as enrollment
 from idcard import repository as card_repository
 from idcard import service as cards
@@ -19,12 +20,12 @@ from idcard.credential import public_jwks
 from idcard.models import Card
 from idcard.service import CardDesk
 from idcard.verifier import Reason, verify_credential
+from partners.purposes import check_purpose, incident_hash
+from partners.service import PartnerAccess, holder_token
 from privacy import audit
 from privacy.vault import DECOY_OWNER
 from redemption.errors import CardNotRecognised, VerifyThrottled
-from redemption.purposes import check_purpose, incident_hash
 from redemption.schemas import CardPresented, VerifyIn, VerifyOut
-from redemption.service import PartnerAccess, holder_token
 
 # Compared when the number is unknown, so that path compares too; no claimed date can make an
 # unknown number pass, because the card is still missing.
@@ -82,7 +83,7 @@ def _by_number(session: Session, desk: CardDesk, guard: NumberGuard, card_number
     issues = card_repository.by_number(session, index)
     card = issues[0] if issues else None  # the latest issue is the one that counts
     resident_id = card.resident_id if card is not None else DECOY_OWNER
-    born = enrollment.read_birth_date(session, vault=desk.vault, resident_id=resident_id)
+    born = residents.read_birth_date(session, vault=desk.vault, resident_id=resident_id)
     subject = desk.vault.pseudonym("resident", resident_id)
     matches = hmac.compare_digest((born or DECOY_BIRTH_DATE).isoformat(),
                                   date_of_birth.isoformat())

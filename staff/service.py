@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock, system_clock
 from cityid.errors import AppError, ErrorKind
 from cityid.ratelimit import Limit, RateLimiter
+from partners import repository as partner_repository
+from partners.errors import PartnerInactive, PartnerNotFound
+from partners.models import Partner
 from privacy import audit
 from privacy.audit import Actor
 from privacy.terms import refuse_immigration_terms
-from redemption import repository as partner_repository
-from redemption.errors import PartnerInactive, PartnerNotFound
-from redemption.models import Partner
 from staff import repository
 from staff.errors import (
     InvalidCredentials,

@@ -24,9 +24,9 @@ from cityid.migrate import upgrade
 from cityid.models import import_all_models
 from cityid.settings import Settings
 from idcard.service import ensure_signing_key
+from partners import service as partner_service
+from partners.schemas import PartnerCreate
 from privacy.audit import Actor
-from redemption import service as partner_service
-from redemption.schemas import PartnerCreate
 from staff import service as staff_service
 from staff.models import PARTNER_ROLES, Role
 

@@ -11,7 +11,7 @@ from enrollment.schemas import (
     DocumentIn,
     DocumentKindOut,
 )
-from idcard import service as cards
+from idcard import issuing
 
 router = APIRouter(prefix="/v1", tags=["applications"])
 
@@ -80,5 +80,5 @@ def review(reference: str, principal: PrincipalDep, session: SessionDep,
 def decide(reference: str, body: DecisionIn, principal: PrincipalDep, session: SessionDep,
            runtime: RuntimeDep) -> ApplicationOut:
     """An approval issues the card in the same transaction."""
-    return cards.decide_application(session, desk=runtime.cards, actor=principal.actor,
-                                    reference=reference, decision=body)
+    return issuing.decide_and_issue_card(session, desk=runtime.cards, actor=principal.actor,
+                                         reference=reference, decision=body)

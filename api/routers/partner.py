@@ -15,7 +15,6 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PartnerDep, RuntimeDep, SessionDep, client_address
 from api.errors import app_error_response
-from redemption import benefits as catalogue
 from redemption import history, ledger, verification
 from redemption.errors import CardNotRecognised, VerifyThrottled
 from redemption.schemas import (
@@ -56,7 +55,7 @@ async def partner_benefits(partner: PartnerDep, session: SessionDep, runtime: Ru
     """The partner's own benefits. With the holder's card QR in the X-Card-QR header (kept out
     of the URL), each benefit says whether it is available to that holder now."""
     return await run_in_threadpool(partial(
-        catalogue.partner_catalogue, session, desk=runtime.ledger, partner=partner,
+        ledger.partner_catalogue, session, desk=runtime.ledger, partner=partner,
         presented=CardPresented(qr=x_card_qr) if x_card_qr else None))
 
 

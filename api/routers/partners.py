@@ -8,21 +8,20 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
-from redemption import benefits as catalogue
-from redemption import reports
-from redemption import service as partners
-from redemption.schemas import (
-    BenefitCreate,
-    BenefitOut,
-    BenefitUpdate,
+from partners import keys as partner_keys
+from partners import service as partners
+from partners.schemas import (
     KeyCreate,
     KeyOut,
     NewKeyOut,
     PartnerCreate,
     PartnerOut,
     PartnerUpdate,
-    ReportCell,
 )
+from redemption import benefits as catalogue
+from redemption import reports
+from redemption import service as redemption
+from redemption.schemas import BenefitCreate, BenefitOut, BenefitUpdate, ReportCell
 from staff import service as staff_service
 from staff.models import Role
 from staff.schemas import PartnerAccountCreate, StaffOut
@@ -59,19 +58,19 @@ def update_partner(partner_id: uuid.UUID, body: PartnerUpdate, principal: Princi
 def create_key(partner_id: uuid.UUID, body: KeyCreate, principal: PrincipalDep,
                session: SessionDep, runtime: RuntimeDep) -> NewKeyOut:
     """The key is in this answer only; the program keeps its hash."""
-    return partners.create_key(session, actor=principal.actor, clock=runtime.clock,
+    return partner_keys.create_key(session, actor=principal.actor, clock=runtime.clock,
                                partner_id=partner_id, data=body)
 
 
 @router.get("/partners/{partner_id}/keys", response_model=list[KeyOut])
 def list_keys(partner_id: uuid.UUID, _: PrincipalDep, session: SessionDep) -> list[KeyOut]:
-    return partners.list_keys(session, partner_id=partner_id)
+    return partner_keys.list_keys(session, partner_id=partner_id)
 
 
 @router.post("/partners/{partner_id}/keys/{key_id}/revoke", response_model=KeyOut)
 def revoke_key(partner_id: uuid.UUID, key_id: uuid.UUID, principal: PrincipalDep,
                session: SessionDep, runtime: RuntimeDep) -> KeyOut:
-    return partners.revoke_key(session, actor=principal.actor, clock=runtime.clock,
+    return partner_keys.revoke_key(session, actor=principal.actor, clock=runtime.clock,
                                partner_id=partner_id, key_id=key_id)
 
 
@@ -122,5 +121,5 @@ def export_verifier_keys(partner_id: uuid.UUID, principal: PrincipalDep, session
     """The QR verifier keys (a JWK Set) for an offline verifier whose partner type is entitled
     to them. Audited; never cached."""
     response.headers["Cache-Control"] = "no-store"
-    return partners.export_verifier_keys(session, desk=runtime.cards, actor=principal.actor,
-                                         partner_id=partner_id)
+    return redemption.export_verifier_keys(session, desk=runtime.cards, actor=principal.actor,
+                                           partner_id=partner_id)

@@ -19,17 +19,12 @@ from api.web.chart import month_bars
 from api.web.csrf import StaffForm
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from partners import keys as partner_keys
+from partners import service as partners
+from partners.schemas import KeyCreate, PartnerCreate, PartnerUpdate, Policy
 from redemption import benefits as catalogue
 from redemption import reports
-from redemption import service as partners
-from redemption.schemas import (
-    BenefitCreate,
-    BenefitUpdate,
-    KeyCreate,
-    PartnerCreate,
-    PartnerUpdate,
-    Policy,
-)
+from redemption.schemas import BenefitCreate, BenefitUpdate
 from staff import service as staff_service
 from staff.models import Role
 from staff.schemas import PartnerAccountCreate
@@ -116,7 +111,7 @@ def _partner_page(request: Request, session: Session, partner_id: uuid.UUID, *,
     profile = partners.profiles()[partner.type]
     return pages.render(request, "admin/partner.html", {
         "partner": partner, "types": PARTNER_TYPES,
-        "keys": sorted(partners.list_keys(session, partner_id=partner_id),
+        "keys": sorted(partner_keys.list_keys(session, partner_id=partner_id),
                        key=lambda k: (k.revoked_at is not None, k.created_at)),
         "accounts": staff_service.list_accounts(session, partner_id=partner_id),
         "operations": {k: v for k, v in OPERATIONS.items() if k in profile["operations"]},
@@ -179,7 +174,7 @@ def create_key(partner_id: uuid.UUID, request: Request, form: StaffForm,
                                        "expires_in_days": forms.text(form, "expires_in_days")
                                        or 365},
                            {"label": "Label", "expires_in_days": "Valid for (days)"})
-    key = partners.create_key(session, actor=principal.actor, clock=runtime.clock,
+    key = partner_keys.create_key(session, actor=principal.actor, clock=runtime.clock,
                               partner_id=partner_id, data=data)
     return pages.render(request, "admin/new_key.html", {"key": key, "partner_id": partner_id},
                         status_code=201)
@@ -190,7 +185,7 @@ def create_key(partner_id: uuid.UUID, request: Request, form: StaffForm,
 def revoke_key(partner_id: uuid.UUID, key_id: uuid.UUID, _form: StaffForm,
                principal: pages.StaffPage, session: SessionDep,
                runtime: RuntimeDep) -> Response:
-    partners.revoke_key(session, actor=principal.actor, clock=runtime.clock,
+    partner_keys.revoke_key(session, actor=principal.actor, clock=runtime.clock,
                         partner_id=partner_id, key_id=key_id)
     return pages.see_other(partner_url(partner_id, "keys"))
 

@@ -25,6 +25,7 @@ from cityid.errors import AppError
 from enrollment import service as enrollment
 from enrollment.reference import InvalidReference, normalise_reference
 from enrollment.schemas import ApplicationOut
+from idcard import issuing
 from idcard import service as cards
 from idcard.schemas import CardOut
 
@@ -241,8 +242,8 @@ def review(reference: str, _form: StaffForm, principal: pages.StaffPage, session
 def decide(reference: str, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
            runtime: RuntimeDep) -> Response:
     """An approval issues the card in the same transaction; the page then shows it."""
-    view = cards.decide_application(session, desk=runtime.cards, actor=principal.actor,
-                                    reference=reference, decision=forms.decision(form))
+    view = issuing.decide_and_issue_card(session, desk=runtime.cards, actor=principal.actor,
+                                         reference=reference, decision=forms.decision(form))
     anchor = "#cards" if view.status == "card_issued" else "#workflow"
     return pages.see_other(application_url(view.reference) + anchor)
 

@@ -31,7 +31,7 @@ from api.web import forms, pages
 from api.web.csrf import StaffForm, StaffUpload
 from cityid.errors import AppError
 from idcard.offline import read_qr_from_image
-from redemption import benefits as catalogue
+from partners.service import PartnerAccess
 from redemption import ledger, verification
 from redemption.schemas import (
     CardPresented,
@@ -41,7 +41,6 @@ from redemption.schemas import (
     VerifyIn,
     VoidIn,
 )
-from redemption.service import PartnerAccess
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: partner"])
 DESK = only(PARTNER_DESK, PARTNER_ADMIN)
@@ -158,7 +157,7 @@ def _holder_benefits(session: Session, runtime: Runtime, partner: PartnerAccess,
                      presented: Mapping[str, str]) -> list[HolderBenefitState]:
     if "redeem" not in partner.operations:
         return []
-    return catalogue.partner_catalogue(
+    return ledger.partner_catalogue(
         session, desk=runtime.ledger, partner=partner,
         presented=forms.validated(CardPresented, dict(presented), PRESENTED_LABELS))
 

@@ -18,6 +18,7 @@ from api.web import forms, pages
 from api.web.csrf import StaffForm
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from enrollment import duplicates as duplicate_queue
 from enrollment import service as enrollment
 from enrollment.schemas import DuplicateOut
 
@@ -42,16 +43,16 @@ def _show_error(request: Request, exc: AppError) -> Response:
     assert principal is not None
     runtime = pages.runtime_of(request)
     with unit_of_work(runtime.sessions) as session:
-        duplicates = enrollment.list_duplicates(session, desk=runtime.enrollment,
-                                                actor=principal.actor)
+        duplicates = duplicate_queue.list_duplicates(session, desk=runtime.enrollment,
+                                                     actor=principal.actor)
     return _show(request, duplicates, error=exc.detail, status_code=pages.status_for(exc))
 
 
 @router.get("/clerk/queue")
 def queue(request: Request, principal: pages.StaffPage, session: SessionDep,
           runtime: RuntimeDep) -> Response:
-    duplicates = enrollment.list_duplicates(session, desk=runtime.enrollment,
-                                            actor=principal.actor)
+    duplicates = duplicate_queue.list_duplicates(session, desk=runtime.enrollment,
+                                                 actor=principal.actor)
     return _show(request, duplicates)
 
 
@@ -59,6 +60,7 @@ def queue(request: Request, principal: pages.StaffPage, session: SessionDep,
 @pages.on_error(_show_error)
 def resolve(flag_id: uuid.UUID, form: StaffForm, principal: pages.StaffPage,
             session: SessionDep, runtime: RuntimeDep) -> Response:
-    enrollment.resolve_duplicate(session, desk=runtime.enrollment, actor=principal.actor,
-                                 flag_id=flag_id, resolution=forms.reason(form, "resolution"))
+    duplicate_queue.resolve_duplicate(session, desk=runtime.enrollment, actor=principal.actor,
+                                      flag_id=flag_id,
+                                      resolution=forms.reason(form, "resolution"))
     return pages.see_other("/clerk/queue")

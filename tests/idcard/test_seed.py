@@ -21,7 +21,7 @@ from idcard import service as cards
 from idcard import statuslist
 from idcard.models import Card
 from idcard.offline import offline_check
-from idcard.seed import COLUMNS
+from idcard.seed_rows import COLUMNS
 from privacy import audit
 from privacy.models import AuditEntry
 from tests.conftest import BACKEND

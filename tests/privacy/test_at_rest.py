@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from api.runtime import Runtime
 from cityid.db import unit_of_work
-from enrollment import service as enrollment_service
+from enrollment import residents
 from tests.conftest import BACKEND
 from tests.factories import (
     KNOWN_DOB,
@@ -36,7 +36,7 @@ def raw_database_bytes(runtime: Runtime) -> bytes:
 
 def test_no_personal_value_is_in_the_raw_database(runtime: Runtime) -> None:
     with unit_of_work(runtime.sessions) as session:
-        enrollment_service.register_resident(session, vault=runtime.vault, data=resident_data())
+        residents.register_resident(session, vault=runtime.vault, data=resident_data())
     raw = raw_database_bytes(runtime)
     # The scan sees the data: plain, non-personal values written by the same save are there.
     assert b"residents" in raw or b"data_keys" in raw or len(raw) > 10_000

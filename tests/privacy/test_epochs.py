@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
-from enrollment import service as enrollment_service
+from enrollment import residents
 from privacy import repository
 from privacy.errors import DataKeyShredded, DecryptionFailed, KeyringError
 from privacy.models import DataKey
@@ -65,14 +65,14 @@ def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Cli:
 
 def _register(runtime: Runtime, *names: str) -> list[uuid.UUID]:
     with unit_of_work(runtime.sessions) as session:
-        return [enrollment_service.register_resident(
+        return [residents.register_resident(
             session, vault=runtime.vault, data=resident_data(first_name=name)).id
             for name in names]
 
 
 def _first_name(runtime: Runtime, resident_id: uuid.UUID) -> str:
     with unit_of_work(runtime.sessions) as session:
-        return enrollment_service.read_resident(session, vault=runtime.vault,
+        return residents.read_resident(session, vault=runtime.vault,
                                                 resident_id=resident_id).first_name
 
 

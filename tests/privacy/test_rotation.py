@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from api.runtime import Runtime
 from cityid.db import unit_of_work
-from enrollment import service as enrollment_service
+from enrollment import residents
 from privacy import repository
 from privacy.errors import KeyringError
 from privacy.keyring import Keyring
@@ -20,14 +20,14 @@ def _register(runtime: Runtime, n: int) -> list[uuid.UUID]:
     ids = []
     with unit_of_work(runtime.sessions) as session:
         for i in range(n):
-            ids.append(enrollment_service.register_resident(
+            ids.append(residents.register_resident(
                 session, vault=runtime.vault, data=resident_data(first_name=f"Name{i}")).id)
     return ids
 
 
 def _read_all(runtime: Runtime, ids: list[uuid.UUID]) -> list[str]:
     with unit_of_work(runtime.sessions) as session:
-        return [enrollment_service.read_resident(session, vault=runtime.vault,
+        return [residents.read_resident(session, vault=runtime.vault,
                                                  resident_id=i).first_name for i in ids]
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.runtime import Runtime
 from cityid.db import unit_of_work
-from enrollment import service as enrollment_service
+from enrollment import residents
 from enrollment.models import Resident
 from privacy.errors import DataKeyShredded, DecryptionFailed
 from privacy.keyring import Keyring
@@ -18,10 +18,10 @@ from tests.factories import KNOWN_DOB, resident_data
 
 def test_a_resident_reads_back_what_was_saved(runtime: Runtime) -> None:
     with unit_of_work(runtime.sessions) as session:
-        resident = enrollment_service.register_resident(session, vault=runtime.vault,
+        resident = residents.register_resident(session, vault=runtime.vault,
                                                         data=resident_data())
     with unit_of_work(runtime.sessions) as session:
-        assert enrollment_service.read_resident(session, vault=runtime.vault,
+        assert residents.read_resident(session, vault=runtime.vault,
                                                 resident_id=resident.id) == resident_data()
 
 
@@ -40,7 +40,7 @@ def test_a_ciphertext_moved_to_another_row_does_not_decrypt(runtime: Runtime,
 def test_shredding_the_data_key_makes_the_fields_unreadable_even_with_the_keyring(
         runtime: Runtime) -> None:
     with unit_of_work(runtime.sessions) as session:
-        resident = enrollment_service.register_resident(session, vault=runtime.vault,
+        resident = residents.register_resident(session, vault=runtime.vault,
                                                         data=resident_data())
         from privacy import repository
         stored = repository.get_data_key(session, resident.id)
@@ -50,7 +50,7 @@ def test_shredding_the_data_key_makes_the_fields_unreadable_even_with_the_keyrin
         assert runtime.vault.shred(session, resident.id)
     with unit_of_work(runtime.sessions) as session:
         with pytest.raises(DataKeyShredded):
-            enrollment_service.read_resident(session, vault=runtime.vault,
+            residents.read_resident(session, vault=runtime.vault,
                                              resident_id=resident.id)
         row = session.get(Resident, resident.id)
         assert row is not None

@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 
 from api.runtime import Runtime
 from cityid.db import unit_of_work
+from enrollment import duplicates
 from enrollment import service as enrollment
 from enrollment.schemas import Address, ApplicationCreate, DecisionIn, Designations, DocumentIn
+from idcard import issuing
 from idcard import repository as card_repository
 from idcard import service as cards
 from privacy.audit import Actor
@@ -73,12 +75,12 @@ def make_cardholder(runtime: Runtime, first_name: str = "Zephyrine",
         supervisor = Actor("test-supervisor", "supervisor")
         # Residents in these tests share a surname and may share a birth date: approve past
         # the duplicate check, which is tested elsewhere.
-        for flag in enrollment.list_duplicates(session, desk=desk.enrollment, actor=supervisor):
-            enrollment.resolve_duplicate(session, desk=desk.enrollment, actor=supervisor,
+        for flag in duplicates.list_duplicates(session, desk=desk.enrollment, actor=supervisor):
+            duplicates.resolve_duplicate(session, desk=desk.enrollment, actor=supervisor,
                                          flag_id=flag.id, resolution="not_duplicate")
-        cards.decide_application(session, desk=desk, actor=CLERK, reference=ref,
-                                 decision=DecisionIn(outcome="approve",
-                                                     reason="rulebook_satisfied"))
+        issuing.decide_and_issue_card(session, desk=desk, actor=CLERK, reference=ref,
+                                      decision=DecisionIn(outcome="approve",
+                                                          reason="rulebook_satisfied"))
         card = cards.cards_for_application(session, desk=desk, actor=CLERK, reference=ref)[0]
         stored = card_repository.get(session, card.id)
         assert stored is not None

@@ -15,7 +15,7 @@ from api.access import PARTNER, all_rules
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
-from redemption.models import PartnerKey
+from partners.models import PartnerKey
 from tests.conftest import all_table_text
 from tests.factories import audit_trail
 from tests.redemption.helpers import Headers, make_cardholder, make_partner

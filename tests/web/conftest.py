@@ -15,15 +15,18 @@ from fastapi.testclient import TestClient
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
+from enrollment import duplicates
 from enrollment import service as enrollment
 from enrollment.schemas import ApplicationCreate, DecisionIn, DocumentIn
+from idcard import issuing
 from idcard import service as cards
+from partners import repository as partner_repository
+from partners import service as partner_service
+from partners.schemas import PartnerCreate
 from privacy.audit import Actor
 from redemption import benefits as catalogue
 from redemption import ledger
-from redemption import repository as partner_repository
-from redemption import service as partner_service
-from redemption.schemas import BenefitCreate, Limit, PartnerCreate, RedemptionIn
+from redemption.schemas import BenefitCreate, Limit, RedemptionIn
 from tests.conftest import STAFF_PASSWORD
 from tests.factories import KNOWN_DOB, application_body, photo_png
 from tests.redemption.helpers import make_cardholder
@@ -97,14 +100,14 @@ def issued_application(runtime: Runtime) -> tuple[str, str]:
         for step in ("submit", "review"):
             enrollment.advance(session, desk=runtime.enrollment, actor=CLERK_ACTOR,
                                reference=reference, step=step)
-        for flag in enrollment.list_duplicates(session, desk=runtime.enrollment,
+        for flag in duplicates.list_duplicates(session, desk=runtime.enrollment,
                                                actor=SUPERVISOR_ACTOR):
-            enrollment.resolve_duplicate(session, desk=runtime.enrollment, actor=SUPERVISOR_ACTOR,
+            duplicates.resolve_duplicate(session, desk=runtime.enrollment, actor=SUPERVISOR_ACTOR,
                                          flag_id=flag.id, resolution="not_duplicate")
-        cards.decide_application(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
-                                 reference=reference,
-                                 decision=DecisionIn(outcome="approve",
-                                                     reason="rulebook_satisfied"))
+        issuing.decide_and_issue_card(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
+                                      reference=reference,
+                                      decision=DecisionIn(outcome="approve",
+                                                          reason="rulebook_satisfied"))
         card = cards.cards_for_application(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
                                            reference=reference)[0]
     return reference, str(card.id)

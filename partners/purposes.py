@@ -9,9 +9,9 @@ from importlib import resources
 
 import yaml
 
+from partners.errors import IncidentReferenceNotTaken, PurposeRequired, UnknownPurpose
 from privacy.terms import holds_immigration_term
 from privacy.vault import Vault
-from redemption.errors import IncidentReferenceNotTaken, PurposeRequired, UnknownPurpose
 
 INCIDENT_INDEX = "incident-reference"
 
@@ -25,7 +25,7 @@ class PurposeRule:
 
 @lru_cache(maxsize=1)
 def purpose_rules() -> dict[str, PurposeRule]:
-    data = yaml.safe_load(resources.files("redemption").joinpath("purposes.yaml").read_text())
+    data = yaml.safe_load(resources.files("partners").joinpath("purposes.yaml").read_text())
     rules = {kind: PurposeRule(codes=tuple(spec["purposes"]), required=bool(spec.get("required")),
                                incident_reference=bool(spec.get("incident_reference")))
              for kind, spec in data["types"].items()}
