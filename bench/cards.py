@@ -38,11 +38,11 @@ from idcard.credential import (
     public_jwks,
 )
 from idcard.numbers import generate_card_number
+from idcard.qr_image import qr_image
 from idcard.render import (
     CARD_HEIGHT_PX,
     CardFace,
     png_bytes,
-    qr_image,
     render_back,
     render_front,
     render_pdf,

@@ -44,3 +44,43 @@ class NoVerifierKey(AppError):
     kind = ErrorKind.UNAVAILABLE
     code = "no_verifier_key"
     title = "No QR verifier key is configured; run `cityid keys rotate-verifier`"
+
+
+# --- card images (idcard.render) ------------------------------------------------------------------
+
+
+class RenderError(AppError):
+    kind = ErrorKind.INVALID
+    code = "card_render_failed"
+    title = "The card image could not be made"
+
+
+class MissingGlyph(RenderError):
+    code = "card_missing_glyph"
+    title = "A character on the card has no glyph in any installed font"
+
+    def __init__(self, codepoint: int) -> None:
+        # The code point stays off the message: messages are logged and a name is personal data.
+        super().__init__()
+        self.codepoint = codepoint
+
+
+class TextDoesNotFit(RenderError):
+    code = "card_text_too_long"
+    title = "A field is too long to print on the card"
+
+
+class QrDoesNotFit(RenderError):
+    code = "card_qr_too_dense"
+    title = "The credential is too long for a QR code with modules of at least 0.5 mm"
+
+
+class RendererUnavailable(RenderError):
+    kind = ErrorKind.UNAVAILABLE
+    code = "card_renderer_unavailable"
+    title = "Right-to-left text needs Pillow built with libraqm"
+
+
+class PhotoUnreadable(RenderError):
+    code = "card_photo_unreadable"
+    title = "The photo could not be read"

@@ -6,40 +6,32 @@ font whose character map covers it, and a character no installed font covers rai
 layout; without raqm, RTL text raises rather than print disconnected letters.
 
 Text never gets clipped or silently cut: a field shrinks, then wraps, and if it still does not fit
-the render raises ``TextDoesNotFit``.
+the render raises ``TextDoesNotFit``. Fonts and text are set in ``idcard.typesetting``, the QR
+in ``idcard.qr_image``; the render errors are in ``idcard.errors``.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, lru_cache
-from pathlib import Path
 from types import MappingProxyType
 
-import qrcode
-from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
-from PIL import Image, ImageDraw, ImageFont, ImageOps, features
-from qrcode.util import MODE_ALPHA_NUM, QRData
+from PIL import Image, ImageOps
 
-from cityid.errors import AppError, ErrorKind
+from idcard.errors import PhotoUnreadable, RenderError, TextDoesNotFit
+from idcard.qr_image import qr_image
+from idcard.typesetting import Canvas, FontBook, default_fonts
 
 DPI = 300
 CARD_WIDTH_MM = 85.6
 CARD_HEIGHT_MM = 54.0
 CARD_WIDTH_PX = round(CARD_WIDTH_MM / 25.4 * DPI)  # 1011
 CARD_HEIGHT_PX = round(CARD_HEIGHT_MM / 25.4 * DPI)  # 638
-MIN_MODULE_MM = 0.5
-MIN_MODULE_PX = 6  # 0.5 mm is 5.9 px at 300 dpi; round up so a module never prints smaller
-QR_QUIET_ZONE = 4  # modules, as ISO/IEC 18004 asks
 MAX_PHOTO_PIXELS = 25_000_000
 
-INK = (20, 24, 31)
 MUTED = (88, 96, 110)
 BAND = (31, 58, 95)
 PAPER = (255, 255, 255)
@@ -55,251 +47,6 @@ DEFAULT_LABELS: Mapping[str, str] = MappingProxyType({
     "care_of": "Care-of address",
     "scan": "Scan to verify. The code is signed by the issuer.",
 })
-
-FONT_DIRS: tuple[Path, ...] = (
-    Path("/usr/share/fonts"),
-    Path("/usr/local/share/fonts"),
-    Path.home() / ".local/share/fonts",
-)
-
-
-class RenderError(AppError):
-    kind = ErrorKind.INVALID
-    code = "card_render_failed"
-    title = "The card image could not be made"
-
-
-class MissingGlyph(RenderError):
-    code = "card_missing_glyph"
-    title = "A character on the card has no glyph in any installed font"
-
-    def __init__(self, codepoint: int) -> None:
-        # The code point stays off the message: messages are logged and a name is personal data.
-        super().__init__()
-        self.codepoint = codepoint
-
-
-class TextDoesNotFit(RenderError):
-    code = "card_text_too_long"
-    title = "A field is too long to print on the card"
-
-
-class QrDoesNotFit(RenderError):
-    code = "card_qr_too_dense"
-    title = "The credential is too long for a QR code with modules of at least 0.5 mm"
-
-
-class RendererUnavailable(RenderError):
-    kind = ErrorKind.UNAVAILABLE
-    code = "card_renderer_unavailable"
-    title = "Right-to-left text needs Pillow built with libraqm"
-
-
-class PhotoUnreadable(RenderError):
-    code = "card_photo_unreadable"
-    title = "The photo could not be read"
-
-
-# --- fonts --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FontFace:
-    regular: Path
-    bold: Path
-    index: int = 0  # the face inside a .ttc collection
-
-
-# Tried in this order; the first face that covers a character draws it. After these, every other
-# installed Noto Sans face is tried, so rarer scripts still print.
-PREFERRED_FACES: tuple[tuple[str, str, int], ...] = (
-    ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", 0),  # Latin, Greek, Cyrillic
-    ("NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", 0),
-    ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", 2),  # face 2 is Simplified Chinese
-    ("NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", 0),
-    ("NotoSansDevanagari-Regular.ttf", "NotoSansDevanagari-Bold.ttf", 0),
-    ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", 0),
-)
-
-
-def _font_files(dirs: Sequence[Path]) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for root in dirs:
-        if not root.is_dir():
-            continue
-        for folder, _, names in sorted(os.walk(root)):
-            for name in sorted(names):
-                if name.lower().endswith((".ttf", ".otf", ".ttc")):
-                    found.setdefault(name, Path(folder) / name)
-    return found
-
-
-class FontBook:
-    """Which installed font draws which character, read from each font's character map."""
-
-    def __init__(self, preferred: Sequence[FontFace], fallback: Sequence[FontFace] = ()) -> None:
-        if not preferred and not fallback:
-            raise RendererUnavailable("no fonts are installed; install fonts-noto-core "
-                                      "and fonts-noto-cjk")
-        self._faces = (*preferred, *fallback)
-        self._cmaps: dict[FontFace, frozenset[int]] = {}
-        self._choice: dict[int, FontFace | None] = {}
-
-    @classmethod
-    def discover(cls, dirs: Sequence[Path] = FONT_DIRS) -> FontBook:
-        files = _font_files(dirs)
-        preferred: list[FontFace] = []
-        for regular, bold, index in PREFERRED_FACES:
-            if regular in files:
-                preferred.append(FontFace(files[regular], files.get(bold, files[regular]), index))
-        named = {face.regular.name for face in preferred}
-        fallback = [
-            FontFace(path, files.get(name.replace("-Regular.", "-Bold."), path))
-            for name, path in sorted(files.items())
-            if name.startswith("NotoSans") and "-Regular." in name and name not in named
-            and name.endswith(".ttf")
-        ]
-        return cls(preferred, fallback)
-
-    def _cmap(self, face: FontFace) -> frozenset[int]:
-        if face not in self._cmaps:
-            font = TTFont(str(face.regular), fontNumber=face.index, lazy=True)
-            try:
-                self._cmaps[face] = frozenset(font.getBestCmap() or {})
-            finally:
-                font.close()
-        return self._cmaps[face]
-
-    def covers(self, face: FontFace, char: str) -> bool:
-        return ord(char) in self._cmap(face)
-
-    def face_for(self, char: str) -> FontFace:
-        codepoint = ord(char)
-        if codepoint not in self._choice:
-            self._choice[codepoint] = next(
-                (face for face in self._faces if codepoint in self._cmap(face)), None
-            )
-        face = self._choice[codepoint]
-        if face is None:
-            raise MissingGlyph(codepoint)
-        return face
-
-    def runs(self, text: str) -> list[tuple[FontFace, str]]:
-        """Split text into runs that one font can draw, keeping spaces and joiners inside the
-        run they sit in so a shaper sees whole words."""
-        runs: list[tuple[FontFace, list[str]]] = []
-        for char in text:
-            category = unicodedata.category(char)
-            if category == "Cc" or category in ("Zl", "Zp"):
-                raise MissingGlyph(ord(char))
-            current = runs[-1][0] if runs else None
-            invisible = category == "Cf"  # joiners and direction marks need no glyph
-            if current is not None and (invisible or self.covers(current, char)):
-                runs[-1][1].append(char)
-                continue
-            if invisible:
-                runs.append((self._faces[0], [char]))
-                continue
-            runs.append((self.face_for(char), [char]))
-        return [(face, "".join(chars)) for face, chars in runs]
-
-    @lru_cache(maxsize=256)  # noqa: B019 - a FontBook lives as long as the process
-    def font(self, face: FontFace, size: int, bold: bool) -> ImageFont.FreeTypeFont:
-        path = face.bold if bold else face.regular
-        return ImageFont.truetype(str(path), size, index=face.index,
-                                  layout_engine=ImageFont.Layout.RAQM
-                                  if features.check("raqm") else ImageFont.Layout.BASIC)
-
-
-@cache
-def default_fonts() -> FontBook:
-    return FontBook.discover()
-
-
-def _is_rtl(text: str) -> bool:
-    for char in text:
-        direction = unicodedata.bidirectional(char)
-        if direction in ("R", "AL"):
-            return True
-        if direction == "L":
-            return False
-    return False
-
-
-@dataclass(frozen=True)
-class _Line:
-    runs: tuple[tuple[ImageFont.FreeTypeFont, str], ...]
-    width: float
-    rtl: bool
-
-
-def _shape_line(book: FontBook, text: str, size: int, bold: bool) -> _Line:
-    rtl = _is_rtl(text)
-    if rtl and not features.check("raqm"):
-        raise RendererUnavailable()
-    pieces = tuple((book.font(face, size, bold), chunk) for face, chunk in book.runs(text))
-    width = sum(font.getlength(chunk) for font, chunk in pieces)
-    # A right-to-left line reads from the right, so its runs are laid out in reverse.
-    return _Line(pieces[::-1] if rtl else pieces, width, rtl)
-
-
-def _wrap(book: FontBook, text: str, size: int, bold: bool, width: int,
-          max_lines: int) -> list[_Line] | None:
-    whole = _shape_line(book, text, size, bold)
-    if whole.width <= width:
-        return [whole]
-    if max_lines == 1:
-        return None
-    lines: list[_Line] = []
-    words = text.split(" ")
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if _shape_line(book, candidate, size, bold).width <= width:
-            current = candidate
-            continue
-        if not current:
-            return None  # one word is wider than the field
-        lines.append(_shape_line(book, current, size, bold))
-        current = word
-        if _shape_line(book, current, size, bold).width > width:
-            return None
-    if current:
-        lines.append(_shape_line(book, current, size, bold))
-    return lines if len(lines) <= max_lines else None
-
-
-def _fit(book: FontBook, text: str, *, size: int, min_size: int, width: int, bold: bool,
-         max_lines: int) -> tuple[int, list[_Line]]:
-    for candidate in range(size, min_size - 1, -2):
-        lines = _wrap(book, text, candidate, bold, width, max_lines)
-        if lines is not None:
-            return candidate, lines
-    raise TextDoesNotFit()
-
-
-class _Canvas:
-    def __init__(self, image: Image.Image, book: FontBook) -> None:
-        self.image = image
-        self.draw = ImageDraw.Draw(image)
-        self.book = book
-
-    def text(self, x: int, y: int, text: str, *, size: int, width: int, bold: bool = False,
-             fill: int | tuple[int, int, int] = INK, min_size: int | None = None,
-             max_lines: int = 1) -> int:
-        """Draw ``text`` with its first baseline at ``y`` and return the y below it."""
-        text = unicodedata.normalize("NFC", text)
-        used, lines = _fit(self.book, text, size=size, min_size=min_size or size, width=width,
-                           bold=bold, max_lines=max_lines)
-        line_height = round(used * 1.3)
-        baseline = y
-        for line in lines:
-            cursor = float(x + width - line.width) if line.rtl else float(x)
-            for font, chunk in line.runs:
-                self.draw.text((cursor, baseline), chunk, font=font, fill=fill, anchor="ls")
-                cursor += font.getlength(chunk)
-            baseline += line_height
-        return baseline - line_height + round(used * 0.45)
 
 
 # --- the front ----------------------------------------------------------------------------------
@@ -344,7 +91,7 @@ def render_front(data: CardFace, photo: bytes | None, *, fonts: FontBook | None 
     book = fonts or default_fonts()
     labels = {**DEFAULT_LABELS, **data.labels}
     image = Image.new("RGB", (CARD_WIDTH_PX, CARD_HEIGHT_PX), PAPER)
-    canvas = _Canvas(image, book)
+    canvas = Canvas(image, book)
     margin = 36
 
     canvas.draw.rectangle((0, 0, CARD_WIDTH_PX, 92), fill=BAND)
@@ -395,38 +142,6 @@ def render_front(data: CardFace, photo: bytes | None, *, fonts: FontBook | None 
 # --- the back -----------------------------------------------------------------------------------
 
 
-def qr_matrix(qr_text: str, *, error_correction: int = qrcode.constants.ERROR_CORRECT_M
-              ) -> list[list[bool]]:
-    """The QR modules, quiet zone included, in alphanumeric mode (Base45 is that alphabet)."""
-    if error_correction == qrcode.constants.ERROR_CORRECT_L:
-        raise QrDoesNotFit("error correction must be M or better")
-    try:
-        data = QRData(qr_text.encode("ascii"), mode=MODE_ALPHA_NUM)
-    except (UnicodeEncodeError, ValueError, TypeError, AttributeError):
-        raise QrDoesNotFit("the QR text is not Base45") from None
-    code = qrcode.QRCode(error_correction=error_correction, box_size=1, border=QR_QUIET_ZONE)
-    code.add_data(data)
-    try:
-        code.make(fit=True)
-    except (ValueError, qrcode.exceptions.DataOverflowError):
-        raise QrDoesNotFit() from None  # more than a version 40 symbol holds
-    matrix: list[list[bool]] = code.get_matrix()
-    return matrix
-
-
-def qr_image(qr_text: str, side_px: int, *,
-             error_correction: int = qrcode.constants.ERROR_CORRECT_M) -> Image.Image:
-    """The QR as a greyscale square no wider than ``side_px``, with whole-pixel modules."""
-    matrix = qr_matrix(qr_text, error_correction=error_correction)
-    count = len(matrix)
-    module = side_px // count
-    if module < MIN_MODULE_PX:
-        raise QrDoesNotFit()
-    small = Image.new("L", (count, count), 255)
-    small.putdata([0 if dark else 255 for row in matrix for dark in row])
-    return small.resize((count * module, count * module), Image.Resampling.NEAREST)
-
-
 def render_back(qr_text: str, *, issuer_name: str | None = None,
                 labels: Mapping[str, str] | None = None, fonts: FontBook | None = None
                 ) -> Image.Image:
@@ -439,7 +154,7 @@ def render_back(qr_text: str, *, issuer_name: str | None = None,
     image.paste(code, (margin, top))
     left = margin + code.width + 24
     width = CARD_WIDTH_PX - left - 36
-    canvas = _Canvas(image, fonts or default_fonts())
+    canvas = Canvas(image, fonts or default_fonts())
     y = top + 60
     if issuer_name:
         y = canvas.text(left, y, issuer_name, size=30, min_size=22, bold=True, fill=0,

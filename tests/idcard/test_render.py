@@ -12,24 +12,24 @@ import zxingcpp
 from PIL import Image, ImageChops, features
 
 from idcard.credential import public_jwk
-from idcard.render import (
-    CARD_HEIGHT_PX,
-    CARD_WIDTH_PX,
-    MIN_MODULE_PX,
-    CardFace,
+from idcard.errors import (
     MissingGlyph,
     PhotoUnreadable,
     QrDoesNotFit,
     RenderError,
     TextDoesNotFit,
-    default_fonts,
+)
+from idcard.qr_image import MIN_MODULE_PX, qr_image, qr_matrix
+from idcard.render import (
+    CARD_HEIGHT_PX,
+    CARD_WIDTH_PX,
+    CardFace,
     png_bytes,
-    qr_image,
-    qr_matrix,
     render_back,
     render_front,
     render_pdf,
 )
+from idcard.typesetting import default_fonts
 from idcard.verifier import Reason, verify_credential
 from privacy.keyring import SigningKey
 from tests.idcard.conftest import NOW, STATUS_INDEX, IssueFn, StatusFn, unb64url
