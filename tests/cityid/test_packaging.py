@@ -15,7 +15,8 @@ from pathlib import Path
 from cityid.migrate import current_heads
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("api", "cityid", "enrollment", "idcard", "oversight", "privacy", "redemption", "staff")
+PACKAGES = ("api", "cityid", "enrollment", "idcard", "oversight", "partners", "privacy",
+            "redemption", "staff")
 
 
 def test_the_wheel_carries_the_migrations_and_migrates_a_fresh_database(tmp_path: Path) -> None:
