@@ -66,7 +66,6 @@ from privacy import audit
 from privacy.audit import Actor
 from privacy.vault import Vault
 
-APPLICATIONS = "applications"
 MAX_AGE = 130
 SUPERVISOR_ROLES = frozenset({"supervisor"})
 
