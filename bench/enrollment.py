@@ -44,7 +44,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from api.runtime import Runtime, build_runtime
+from api.runtime import Runtime
 from cityid.clock import Clock
 from cityid.db import make_engine, unit_of_work
 from cityid.migrate import upgrade
@@ -69,6 +69,7 @@ from enrollment.service import (
     check_status,
     create_application,
 )
+from entry.runtime import build_runtime
 from privacy import repository as privacy_repository
 from privacy.audit import Actor
 from privacy.errors import DataKeyShredded, DecryptionFailed
