@@ -2,11 +2,13 @@
 
 A route that is not in this matrix makes the app refuse to start, so a new route is never open by
 accident. Public routes are the listed exceptions; everything else needs a bearer token whose role
-is in the route's set.
+is in the route's set. The web pages declare their own rules beside their routes (api/web), with
+the roles and rule makers defined here; the app merges both into the one matrix it checks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER = "clerk", "supervisor", "admin", "auditor", "partner"
@@ -108,20 +110,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
 }
 
 
-def all_rules() -> dict[tuple[str, str], Rule]:
-    """The API matrix above and the web pages' rules (api/web), as one matrix."""
-    from api.web import ACCESS as WEB
-
-    overlap = MATRIX.keys() & WEB.keys()
-    if overlap:
-        raise RuntimeError(f"web routes clash with API routes: {sorted(overlap)}")
-    return {**MATRIX, **WEB}
+Matrix = dict[tuple[str, str], Rule]
 
 
-def rule_for(method: str, path: str) -> Rule | None:
-    rule = MATRIX.get((method, path))
-    if rule is None:
-        from api.web import ACCESS as WEB
-
-        rule = WEB.get((method, path))
-    return rule
+def merged(*matrices: Mapping[tuple[str, str], Rule]) -> Matrix:
+    """One matrix out of several (this one and the web pages', which api/app.py merges). A route
+    named twice is refused, so neither part can quietly loosen a rule of the other."""
+    merged: Matrix = {}
+    for matrix in matrices:
+        overlap = merged.keys() & matrix.keys()
+        if overlap:
+            raise RuntimeError(f"web routes clash with API routes: {sorted(overlap)}")
+        merged.update(matrix)
+    return merged

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import Depends, FastAPI
 
-from api.access import all_rules
+from api.access import MATRIX, Matrix, merged
 from api.deps import authorize
 from api.errors import install_error_handlers, route_methods
 from api.middleware import (
@@ -34,9 +34,10 @@ from api.routers import (
     status,
     wellknown,
 )
-from api.runtime import Runtime, build_runtime
+from api.runtime import Runtime
+from api.web import ACCESS as WEB_ACCESS
 from api.web import router as web_router
-from cityid.settings import Settings, get_settings
+from cityid.settings import Settings
 
 UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 # The partner routes come first: they take most of the traffic, and a request is matched
@@ -44,11 +45,19 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, wellknown.router,
            partners.router, oversight.router, impact.router, web_router)
+# The app, which holds both parts, merges the API's matrix and the web pages' rules; neither
+# api/access.py nor api/web imports the other's routes.
+ACCESS: Matrix = merged(MATRIX, WEB_ACCESS)
+
+
+def all_rules() -> Matrix:
+    """The one access matrix, API and web pages (a copy: the app's own is not to be edited)."""
+    return dict(ACCESS)
 
 
 def check_access_matrix(app: FastAPI) -> None:
     """Fail closed: every route must have a declared rule, and every rule a route."""
-    rules = all_rules()
+    rules: Matrix = app.state.access
     routes = all_routes(app)
     missing = routes - rules.keys()
     if missing:
@@ -58,9 +67,8 @@ def check_access_matrix(app: FastAPI) -> None:
         raise RuntimeError(f"access rules for routes that do not exist: {sorted(stale)}")
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    runtime = runtime or build_runtime(settings)
+def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
+    """The app around a runtime the entry layer built (entry/app.py for servers)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,6 +90,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         docs_url=None, redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.access = ACCESS  # read by api/deps.authorize and api/openapi
     for router in ROUTERS:
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

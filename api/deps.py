@@ -14,7 +14,7 @@ import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.access import PARTNER, Rule, rule_for
+from api.access import PARTNER, Matrix, Rule
 from api.runtime import Runtime
 from cityid.db import end_session
 from cityid.errors import Forbidden, NotFound, Unauthenticated
@@ -89,7 +89,10 @@ def authorize(request: Request, session: SessionDep, runtime: RuntimeDep) -> Pri
     idle timeout; their forms carry a CSRF token (api/web checks it)."""
     route = request.scope.get("route")
     path = getattr(route, "path", "")
-    rule = rule_for(request.method, path)
+    # The app's one matrix, API and web pages merged (api/app.py): this module can't import the
+    # pages, which depend on it.
+    access: Matrix = request.app.state.access
+    rule = access.get((request.method, path))
     if rule is None:
         raise Forbidden("This route has no access rule and is closed.")
     if rule.public:

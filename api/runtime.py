@@ -1,76 +1,29 @@
 """What a running service holds: settings, the database, the vault, the rate limiter, the clock,
-the audit chainer."""
+the audit chainer. Routes and pages read it from the app's state; the entry layer builds it
+(entry/runtime.py), so api never chooses a key provider or an engine itself."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from cityid.clock import Clock, system_clock
-from cityid.db import make_engine, session_factory
+from cityid.clock import Clock
 from cityid.ratelimit import Limit, RateLimiter
 from cityid.settings import Settings
-from enrollment.rulebook import Rulebook, load_rulebook
+from enrollment.rulebook import Rulebook
 from enrollment.service import EnrollmentDesk, StatusCheckPolicy
-from idcard.cose import (
-    HEADER_CONTENT_TYPE,
-    HEADER_TYP,
-    CredentialError,
-    public_jwks,
-    read_cose_sign1,
-    sign_cose,
-    verify_cose,
-)
-from idcard.errors import NoSigningKey
+from idcard.audit_heads import CoseHeadSigning
 from idcard.service import CardDesk
-from privacy import anchor, audit
+from privacy import anchor
 from privacy.audit import Chainer
-from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
 from privacy.vault import Vault
 from redemption.ledger import LedgerDesk
 from redemption.verification import NumberGuard
-from staff.service import SignInPolicy, configure_password_hashing
-
-
-def key_provider_for(settings: Settings) -> KeyProvider:
-    if settings.key_provider == "env":
-        return EnvKeyProvider(settings.keyring)
-    return FileKeyProvider(settings.effective_keyring_path)
-
-
-@dataclass(frozen=True)
-class CoseHeadSigning:
-    """Audit chain heads as COSE_Sign1 under the card signing key, like the status list, so the
-    published JWKS checks them. Checked against ``jwks``, or every key of the keyring."""
-
-    vault: Vault
-    jwks: Mapping[str, Any] | None = None
-
-    def sign(self, payload: bytes) -> bytes:
-        key = self.vault.active_signing_key()
-        if key is None:
-            raise NoSigningKey()
-        return sign_cose(payload, key, headers={HEADER_TYP: anchor.TYP,
-                                                HEADER_CONTENT_TYPE: anchor.PAYLOAD_TYPE})
-
-    def open(self, document: bytes) -> bytes:
-        try:
-            message = read_cose_sign1(document)
-        except CredentialError:
-            raise anchor.AnchorInvalid("the signed head is not a COSE_Sign1") from None
-        if message.protected.get(HEADER_TYP) != anchor.TYP:
-            raise anchor.AnchorInvalid("the signed document is not typed as an audit head")
-        try:
-            verify_cose(message, self.jwks or public_jwks(self.vault.signing_keys()))
-        except CredentialError as exc:
-            raise anchor.AnchorInvalid(f"not signed by a published key ({exc.reason})") from None
-        return message.payload
+from staff.service import SignInPolicy
 
 
 @dataclass
@@ -153,25 +106,3 @@ def head_publisher(settings: Settings, vault: Vault, clock: Clock) -> anchor.Hea
     return anchor.HeadPublisher(signing=CoseHeadSigning(vault), issuer=settings.issuer,
                                 clock=clock,
                                 every=timedelta(seconds=settings.audit_anchor_interval_seconds))
-
-
-def build_runtime(settings: Settings, *, clock: Clock = system_clock,
-                  engine: Engine | None = None) -> Runtime:
-    configure_password_hashing(memory_kib=settings.argon2_memory_kib,
-                               time_cost=settings.argon2_time_cost)
-    engine = engine or make_engine(settings.effective_database_url, hide_parameters=True,
-                                   pool_size=settings.database_pool_size)
-    sessions = session_factory(engine)
-    vault = Vault(key_provider_for(settings), clock)
-    audit.bind_mac_key(sessions, lambda: audit.mac_key(vault.keyring.index_key))
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        vault=vault,
-        limiter=RateLimiter(settings.rate_limit_storage_uri),
-        clock=clock,
-        rulebook=load_rulebook(settings.rulebook_path),
-        audit_chainer=Chainer(sessions, interval=settings.audit_chain_interval_seconds,
-                              publisher=head_publisher(settings, vault, clock)),
-    )

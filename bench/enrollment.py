@@ -45,7 +45,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from api.runtime import Runtime, build_runtime
+from api.runtime import Runtime
 from cityid.clock import Clock
 from cityid.db import make_engine, unit_of_work
 from cityid.migrate import upgrade
@@ -66,6 +66,7 @@ from enrollment.schemas import (
 )
 from enrollment.service import EnrollmentDesk, StatusCheckPolicy, create_application
 from enrollment.status_check import check_status
+from entry.runtime import build_runtime
 from privacy import repository as privacy_repository
 from privacy.audit import Actor
 from privacy.errors import DataKeyShredded, DecryptionFailed

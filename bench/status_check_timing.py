@@ -22,10 +22,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from api.runtime import build_runtime
 from cityid.db import unit_of_work
 from cityid.migrate import upgrade
-from cityid.models import import_all_models
 from cityid.ratelimit import Limit
 from cityid.settings import Settings
 from enrollment import service as enrollment
@@ -33,6 +31,8 @@ from enrollment import status_check as enrollment_status
 from enrollment.errors import StatusCheckNotFound
 from enrollment.schemas import ApplicationCreate
 from enrollment.service import StatusCheckPolicy
+from entry.models import import_all_models
+from entry.runtime import build_runtime
 from privacy.audit import Actor
 
 BORN, WRONG = date(1987, 3, 14), date(1990, 1, 1)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from api.runtime import Runtime, build_runtime
+from api.runtime import Runtime
 from bench.verify_load import throwaway_database
 from cityid.db import unit_of_work
 from cityid.errors import Throttled
@@ -32,6 +32,7 @@ from cityid.migrate import upgrade
 from cityid.ratelimit import Limit, RateLimiter
 from cityid.settings import Settings
 from enrollment import service as enrollment
+from entry.runtime import build_runtime
 from idcard import repository as card_repository
 from idcard import seed as seeding
 from idcard import service as cards

@@ -73,8 +73,8 @@ async def call(app: ASGIApp, method: str, path: str, body: dict[str, Any] | None
 
 
 def _apps() -> tuple[Any, Any]:
-    from api.app import create_app
     from bench.verify_load import bare_app
+    from entry.app import create_app
 
     return create_app(), bare_app()
 

@@ -308,9 +308,9 @@ def sample_qr_texts(env: dict[str, str], count: int) -> list[str]:
     """Credentials of random cards, decrypted through the card service."""
     from sqlalchemy import func, select
 
-    from api.runtime import build_runtime
     from cityid.db import unit_of_work
     from cityid.settings import Settings
+    from entry.runtime import build_runtime
     from idcard import service as card_service
     from idcard.models import Card
 

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     redis_url: str = ""
     rulebook_path: Path | None = None
     retention_path: Path | None = None
-    # ZIP code to district mapping for impact reports (read by oversight/impact.py).
+    # ZIP code to district mapping for impact reports (read by oversight/impact/districts.py).
     districts_path: Path | None = None
     issuer_name: str = "City ID"
     # Seal card QRs (Claim 169's COSE_Encrypt0 under the verifier key), so a generic QR app

@@ -10,12 +10,13 @@ re-checked inside the lock, so each is purged exactly once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -30,6 +31,7 @@ from privacy.audit import Actor
 from privacy.vault import Vault
 
 RETENTION_ACTOR = Actor("retention", "system")
+T = TypeVar("T")
 
 
 class RetentionRules(BaseModel):
@@ -86,6 +88,33 @@ def _card_is_past_retention(cards: list[Card], cutoff: date, today: date) -> boo
     return max(ends) < cutoff
 
 
+def _in_batches(sessions: sessionmaker[Session], *, stage: str, clock: Clock, due: int,
+                fetch: Callable[[Session, set[uuid.UUID]], Sequence[T]],
+                key: Callable[[T], uuid.UUID], subjects: Callable[[T], set[uuid.UUID]],
+                purge: Callable[[Session, T, set[uuid.UUID]], bool],
+                progress: Callable[[str, int, int], None] | None) -> None:
+    """What both purges share: fetch a batch of what is due (past what was ``seen``) in a
+    transaction of its own, find the legal holds on it at once, ``purge`` each one (told which
+    ids are held; True when it purged), audit how many were purged, report progress."""
+    seen: set[uuid.UUID] = set()
+    while True:
+        with unit_of_work(sessions) as session:
+            found = fetch(session, seen)
+            if not found:
+                return
+            held = repository.active_holds(
+                session, set().union(*(subjects(item) for item in found)))
+            purged_here = 0
+            for item in found:
+                seen.add(key(item))
+                purged_here += purge(session, item, held)
+            if purged_here:
+                audit.record(session, actor=RETENTION_ACTOR, action="retention.purged",
+                             clock=clock, detail={stage: purged_here})
+            if progress:
+                progress(stage, len(found), due)
+
+
 def run(sessions: sessionmaker[Session], *, vault: Vault, clock: Clock, rules: RetentionRules,
         dry_run: bool = False, batch: int = 200,
         progress: Callable[[str, int, int], None] | None = None) -> RetentionReport:
@@ -100,79 +129,63 @@ def run(sessions: sessionmaker[Session], *, vault: Vault, clock: Clock, rules: R
         report.due["residents"] = repository.count_residents_with_only_dead_cards(
             session, today=today)
 
-    seen: set[uuid.UUID] = set()
-    while True:
-        with unit_of_work(sessions) as session:
-            due = repository.due_applications(session, denied_before=denied_before,
-                                              untouched_before=untouched_before, exclude=seen,
-                                              limit=batch)
-            if not due:
-                break
-            held = repository.active_holds(
-                session, {a for a, _ in due} | {r for _, r in due})
-            purged_here = 0
-            for application_id, resident_id in due:
-                seen.add(application_id)
-                if application_id in held or resident_id in held:
-                    report.held += 1
-                    continue
-                if dry_run:
-                    report.applications_purged += 1
-                    continue
-                if not repository.lock_resident(session, resident_id):
-                    report.skipped_busy += 1
-                    continue
-                application = repository.get_application(session, application_id)
-                if application is None:
-                    continue  # another run took it
-                report.applications_purged += 1
-                purged_here += 1
-                if repository.has_cards(session, resident_id) or \
-                        repository.other_applications(session, resident_id, application_id):
-                    repository.delete_application(session, application_id)
-                else:
-                    vault.shred(session, resident_id)
-                    repository.delete_resident(session, resident_id)
-                    report.residents_purged += 1
-            if purged_here:
-                audit.record(session, actor=RETENTION_ACTOR, action="retention.purged",
-                             clock=clock, detail={"applications": purged_here})
-            if progress:
-                progress("applications", len(due), report.due["applications"])
+    def purge_application(session: Session, due: tuple[uuid.UUID, uuid.UUID],
+                          held: set[uuid.UUID]) -> bool:
+        application_id, resident_id = due
+        if application_id in held or resident_id in held:
+            report.held += 1
+            return False
+        if dry_run:
+            report.applications_purged += 1
+            return False
+        if not repository.lock_resident(session, resident_id):
+            report.skipped_busy += 1
+            return False
+        application = repository.get_application(session, application_id)
+        if application is None:
+            return False  # another run took it
+        report.applications_purged += 1
+        if repository.has_cards(session, resident_id) or \
+                repository.other_applications(session, resident_id, application_id):
+            repository.delete_application(session, application_id)
+        else:
+            vault.shred(session, resident_id)
+            repository.delete_resident(session, resident_id)
+            report.residents_purged += 1
+        return True
+
+    _in_batches(sessions, stage="applications", clock=clock, due=report.due["applications"],
+                fetch=lambda session, seen: repository.due_applications(
+                    session, denied_before=denied_before, untouched_before=untouched_before,
+                    exclude=seen, limit=batch),
+                key=lambda due: due[0], subjects=set, purge=purge_application,
+                progress=progress)
 
     cutoff = _years_before(today, rules.resident_after_last_card_years)
-    seen_residents: set[uuid.UUID] = set()
-    while True:
-        with unit_of_work(sessions) as session:
-            candidates = repository.residents_with_only_dead_cards(
-                session, today=today, exclude=seen_residents, limit=batch)
-            if not candidates:
-                break
-            held = repository.active_holds(session, set(candidates))
-            purged_here = 0
-            for resident_id in candidates:
-                seen_residents.add(resident_id)
-                cards = list(repository.cards_of(session, resident_id))
-                if not cards or not _card_is_past_retention(cards, cutoff, today):
-                    continue
-                if resident_id in held:
-                    report.held += 1
-                    continue
-                if dry_run:
-                    report.residents_purged += 1
-                    continue
-                if not repository.lock_resident(session, resident_id):
-                    report.skipped_busy += 1
-                    continue
-                vault.shred(session, resident_id)
-                repository.delete_resident(session, resident_id)
-                report.residents_purged += 1
-                purged_here += 1
-            if purged_here:
-                audit.record(session, actor=RETENTION_ACTOR, action="retention.purged",
-                             clock=clock, detail={"residents": purged_here})
-            if progress:
-                progress("residents", len(candidates), report.due["residents"])
+
+    def purge_resident(session: Session, resident_id: uuid.UUID, held: set[uuid.UUID]) -> bool:
+        cards = list(repository.cards_of(session, resident_id))
+        if not cards or not _card_is_past_retention(cards, cutoff, today):
+            return False
+        if resident_id in held:
+            report.held += 1
+            return False
+        if dry_run:
+            report.residents_purged += 1
+            return False
+        if not repository.lock_resident(session, resident_id):
+            report.skipped_busy += 1
+            return False
+        vault.shred(session, resident_id)
+        repository.delete_resident(session, resident_id)
+        report.residents_purged += 1
+        return True
+
+    _in_batches(sessions, stage="residents", clock=clock, due=report.due["residents"],
+                fetch=lambda session, seen: repository.residents_with_only_dead_cards(
+                    session, today=today, exclude=seen, limit=batch),
+                key=lambda resident_id: resident_id, subjects=lambda resident_id: {resident_id},
+                purge=purge_resident, progress=progress)
 
     with unit_of_work(sessions) as session:
         if not dry_run:

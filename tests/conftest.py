@@ -17,12 +17,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.runtime import Runtime, build_runtime
+from api.runtime import Runtime
 from cityid.clock import Clock, system_clock
 from cityid.db import Base, make_engine, unit_of_work
 from cityid.migrate import upgrade
-from cityid.models import import_all_models
 from cityid.settings import Settings
+from entry.models import import_all_models
+from entry.runtime import build_runtime
 from idcard.service import ensure_signing_key
 from partners import service as partner_service
 from partners.schemas import PartnerCreate

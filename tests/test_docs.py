@@ -32,7 +32,17 @@ def test_the_architecture_document_names_the_packages_as_they_are() -> None:
     assert packages <= named, packages - named
     for directory in named:
         assert (ROOT / directory).is_dir(), directory
-    for path in re.findall(r"`((?:api|oversight|staff|redemption|idcard|enrollment|privacy|"
+    for path in re.findall(r"`((?:entry|api|oversight|staff|redemption|idcard|enrollment|privacy|"
                            r"cityid)/[\w/.]+\.(?:py|yaml))`", text):
         assert (ROOT / path).exists(), f"architecture.md names a missing file: {path}"
     assert "## Not built yet" in text
+
+
+def test_the_readme_layout_names_every_package_and_only_folders_that_exist() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    layout = text.split("## Layout", 1)[1].split("```")[1]
+    named = {line.split("/")[0] for line in layout.splitlines() if re.match(r"^[a-z]+/", line)}
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    assert packages <= named, packages - named
+    for directory in named:
+        assert (ROOT / directory).is_dir(), directory

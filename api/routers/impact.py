@@ -1,4 +1,4 @@
-"""Program impact reports: aggregates only, small cells suppressed (oversight/impact.py)."""
+"""Program impact reports: aggregates only, small cells suppressed (oversight/impact/)."""
 
 from __future__ import annotations
 

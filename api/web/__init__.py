@@ -1,9 +1,9 @@
 """Server-rendered web pages (Jinja2) for clerks, partners, applicants and administrators.
 
 One module per area, each with its ``router`` and the ``ACCESS`` rules of its routes; both are
-gathered here and merged into the one access matrix (api/access.py). pages.py holds what every
-page shares: the route class with security headers and HTML error pages, rendering and cookies;
-csrf.py the form tokens.
+gathered here, and the app merges them with the API's matrix (api/app.py). pages.py holds what
+every page shares: the route class with security headers and HTML error pages, rendering and
+cookies; csrf.py the form tokens.
 """
 
 from __future__ import annotations

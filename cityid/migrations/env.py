@@ -1,15 +1,18 @@
-"""Alembic environment: the same migrations build SQLite and PostgreSQL databases."""
+"""Alembic environment: the same migrations build SQLite and PostgreSQL databases.
+
+Alembic loads this script by its path (it is no module of the cityid package), so it is an
+entry point like the ``cityid`` command, and like it may reach the entry layer's model registry,
+which imports every package's models for the metadata below."""
 
 from __future__ import annotations
 
 from alembic import context
-from cityid.db import Base, make_engine
-from cityid.models import import_all_models
+from cityid.db import make_engine
 from cityid.settings import get_settings
+from entry.models import import_all_models
 
-import_all_models()
 config = context.config
-target_metadata = Base.metadata
+target_metadata = import_all_models()
 
 
 def _url() -> str:

@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.access import ALL_ROLES, PARTNER, all_rules
-from api.app import check_access_matrix
+from api.access import ALL_ROLES, PARTNER
+from api.app import all_rules, check_access_matrix
 
 ROLES: tuple[str | None, ...] = (None, *(r for r in ALL_ROLES if r != PARTNER))
 MATRIX = all_rules()

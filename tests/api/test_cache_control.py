@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.access import PARTNER, all_rules
+from api.access import PARTNER
+from api.app import all_rules
 from api.runtime import Runtime
 from tests.conftest import STAFF_PASSWORD
 from tests.factories import KNOWN_DOB, application_body

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cityid import cli
 from cityid.settings import get_settings
+from entry import cli
 from idcard.cose import generate_verifier_key, verifier_jwks
 from idcard.credential import CardClaims, generate_signing_key, issue_credential, public_jwks
 from idcard.statuslist import TYP, build_status_document
@@ -146,7 +146,7 @@ def test_the_installed_command_verifies_in_an_empty_folder_without_a_traceback(
         documents: dict[str, Path], outside: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYID_")}
     done = subprocess.run(
-        [sys.executable, "-m", "cityid.cli", "verify", credential(sealed=False), "--jwks",
+        [sys.executable, "-m", "entry.cli", "verify", credential(sealed=False), "--jwks",
          str(documents["jwks"])], cwd=outside, env=env, capture_output=True, text=True,
         timeout=120, check=False)
     assert done.returncode == cli.EXIT_NO_STATUS_LIST, done.stderr

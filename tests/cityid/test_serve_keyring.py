@@ -17,8 +17,8 @@ from privacy.keyring import FileKeyProvider
 def _serve(data_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Result:
     import uvicorn
 
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     started: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))

@@ -294,8 +294,8 @@ def test_signing_key_rotation_keeps_old_cards_verifying(client: TestClient, cler
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     old = issue_card(client, clerk)
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))
@@ -351,7 +351,7 @@ def test_the_offline_cli_verifies_from_an_image_and_saved_files(
         auth_header: Callable[[str], Headers]) -> None:
     from click.testing import CliRunner
 
-    from cityid import cli
+    from entry import cli
 
     card = issue_card(client, clerk)
     image = tmp_path / "back.png"
@@ -387,8 +387,8 @@ def test_the_batch_print_marks_cards_printed_and_shows_progress(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     first = issue_card(client, clerk)
     second = issue_card(client, clerk, first_name="Other", last_name="Person")

@@ -87,8 +87,8 @@ def test_the_drill_is_clean_after_a_police_check_with_an_incident_reference(
 
 def test_the_cli_drill_exits_non_zero_on_a_planted_term(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     known_applicant(runtime)
     plant_audit_entry(runtime, purpose="undocumented")

@@ -127,8 +127,8 @@ def test_the_cli_drill_reports_what_the_keys_would_open(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     known_applicant(runtime)
     canaries = tmp_path / "canaries.txt"

@@ -164,8 +164,8 @@ def test_the_cli_runs_with_a_progress_bar_and_a_summary(runtime: Runtime, clock:
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     denied_application(runtime)
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))

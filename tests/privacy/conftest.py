@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from api.runtime import Runtime, build_runtime
+from api.runtime import Runtime
 from cityid.db import make_engine
+from entry.runtime import build_runtime
 
 Backup = Callable[[], Runtime]
 

@@ -39,8 +39,8 @@ def _record(runtime: Runtime, n: int, start: int = 0) -> None:
 
 
 def _cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.setenv("CITYID_DATABASE_URL", runtime.settings.effective_database_url)

@@ -37,8 +37,8 @@ def _waiting(runtime: Runtime) -> int:
 
 
 def _verify(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Result:
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.setenv("CITYID_DATABASE_URL", runtime.settings.effective_database_url)

@@ -40,18 +40,18 @@ def clock() -> Clock:
 @pytest.fixture
 def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Runs a `cityid` command against the test's database and keyring, on the test's clock."""
-    import api.runtime
-    from cityid import cli as cli_module
+    import entry.runtime
     from cityid.settings import get_settings
+    from entry import cli as cli_module
 
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.setenv("CITYID_DATABASE_URL", runtime.settings.effective_database_url)
-    real_build = api.runtime.build_runtime
+    real_build = entry.runtime.build_runtime
 
     def build_on_test_clock(settings: Any, **kwargs: Any) -> Runtime:
         return real_build(settings, **{**kwargs, "clock": runtime.clock})
 
-    monkeypatch.setattr(api.runtime, "build_runtime", build_on_test_clock)
+    monkeypatch.setattr(entry.runtime, "build_runtime", build_on_test_clock)
 
     def invoke(*args: str) -> Result:
         get_settings.cache_clear()
@@ -231,7 +231,7 @@ def rewrap_data_key(*args, **kwargs):
     return moved
 
 vault.rewrap_all, repository.rewrap_data_key = rewrap_all, rewrap_data_key
-from cityid import cli
+from entry import cli
 cli.main(["keys", "rotate", "--batch", "3"])
 """
 

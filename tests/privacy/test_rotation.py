@@ -66,8 +66,8 @@ def test_without_rotation_removing_the_kek_loses_the_records(runtime: Runtime) -
 
 def test_the_cli_rotates_and_refuses_to_retire_a_kek_still_in_use(
         runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     ids = _register(runtime, 4)
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))

@@ -112,8 +112,8 @@ def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
 def test_after_rotation_the_export_carries_the_old_key_while_its_cards_are_valid(
         client: TestClient, admin: Headers, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
         tmp_path: Any) -> None:
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     old = make_cardholder(runtime, first_name="Before")
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))

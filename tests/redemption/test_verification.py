@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.access import PARTNER, all_rules
+from api.access import PARTNER
+from api.app import all_rules
 from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work

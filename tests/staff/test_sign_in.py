@@ -147,8 +147,8 @@ def test_the_cli_adds_staff_with_the_password_from_stdin(runtime: Runtime, clien
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
-    from cityid import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.setenv("CITYID_DATABASE_URL", runtime.settings.effective_database_url)
