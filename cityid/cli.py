@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from cityid.roles import PROGRAM_ROLES, Role
 from cityid.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -170,12 +171,11 @@ def staff() -> None:
 @staff.command("add", help="Add a staff account; the password is read from a prompt or stdin.")
 @click.argument("username")
 @click.option("--role", required=True,
-              type=click.Choice(["clerk", "supervisor", "admin", "auditor"]))
+              type=click.Choice([r.value for r in Role if r in PROGRAM_ROLES]))
 def staff_add(username: str, role: str) -> None:
     from cityid.db import unit_of_work
     from privacy.audit import Actor
     from staff import service as staff_service
-    from staff.models import Role
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -186,7 +186,7 @@ def staff_add(username: str, role: str) -> None:
 
     try:
         with unit_of_work(runtime.sessions) as session:
-            staff_service.create_account(session, actor=Actor("cli", "admin"), username=username,
+            staff_service.create_account(session, actor=Actor("cli", Role.ADMIN), username=username,
                                          password=password, role=Role(role), clock=runtime.clock)
     except AppError as exc:
         _fail(exc.detail)
@@ -451,7 +451,7 @@ def keys_export_verifier(partner_id: Any, out: Path) -> None:
     try:
         with unit_of_work(runtime.sessions) as session:
             jwks = partner_service.export_verifier_keys(
-                session, desk=runtime.cards, actor=Actor("cli", "admin"), partner_id=partner_id)
+                session, desk=runtime.cards, actor=Actor("cli", Role.ADMIN), partner_id=partner_id)
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(jwks, handle, indent=2)
@@ -502,7 +502,7 @@ def cards_print(status: str, out: Path) -> None:
     try:
         with unit_of_work(runtime.sessions) as session:
             count = card_service.print_batch(session, desk=runtime.cards,
-                                             actor=Actor("cli", "supervisor"),
+                                             actor=Actor("cli", Role.SUPERVISOR),
                                              fulfilment=fulfilment, write=write,
                                              progress=progress)
     finally:
@@ -539,7 +539,7 @@ def seed(count: int, batch: int, workers: int | None) -> None:
                 made += n
                 bar.update(n)
 
-            seeding.seed(runtime.sessions, seed_plan, desk=desk, actor=Actor("cli", "admin"),
+            seeding.seed(runtime.sessions, seed_plan, desk=desk, actor=Actor("cli", Role.ADMIN),
                          batch=batch, workers=workers or os.cpu_count() or 1,
                          on_progress=progress)
     except AppError as exc:

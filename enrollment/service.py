@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock, system_clock
 from cityid.errors import NotFound, Throttled
 from cityid.ratelimit import Limit, RateLimiter
+from cityid.roles import Role
 from enrollment import i18n, repository
 from enrollment.errors import (
     ApplicationNotEditable,
@@ -61,6 +62,8 @@ from enrollment.schemas import (
     StatusOut,
     TallyOut,
 )
+from enrollment.states import BEFORE_DECISION, ApplicationStatus
+from enrollment.states import ApplicationStatus as S
 from privacy import audit
 from privacy.audit import Actor
 from privacy.errors import DecryptionFailed
@@ -69,19 +72,19 @@ from privacy.vault import DECOY_SEALED_DATE, RecordCipher, Vault
 
 RESIDENTS, APPLICATIONS, PHOTOS = "residents", "applications", "resident_photos"
 MAX_AGE = 130
-SUPERVISOR_ROLES = frozenset({"supervisor"})
+SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR})
 
 # The workflow as data: for each step, the statuses it may start from and where it leads.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "submit": {"draft": "submitted", "needs_documents": "submitted"},
-    "review": {"submitted": "in_review"},
-    "request_documents": {"in_review": "needs_documents"},
-    "approve": {"in_review": "approved"},
-    "deny": {"draft": "denied", "submitted": "denied", "in_review": "denied",
-             "needs_documents": "denied"},
-    "issue_card": {"approved": "card_issued"},
+TRANSITIONS: dict[str, dict[ApplicationStatus, ApplicationStatus]] = {
+    "submit": {S.DRAFT: S.SUBMITTED, S.NEEDS_DOCUMENTS: S.SUBMITTED},
+    "review": {S.SUBMITTED: S.IN_REVIEW},
+    "request_documents": {S.IN_REVIEW: S.NEEDS_DOCUMENTS},
+    "approve": {S.IN_REVIEW: S.APPROVED},
+    "deny": {S.DRAFT: S.DENIED, S.SUBMITTED: S.DENIED, S.IN_REVIEW: S.DENIED,
+             S.NEEDS_DOCUMENTS: S.DENIED},
+    "issue_card": {S.APPROVED: S.CARD_ISSUED},
 }
-EDITABLE = frozenset({"draft", "submitted", "in_review", "needs_documents"})
+EDITABLE = BEFORE_DECISION
 
 
 class ResidentNotFound(NotFound):
@@ -206,7 +209,7 @@ def create_application(session: Session, *, desk: EnrollmentDesk, actor: Actor,
         id=application_id, resident_id=resident.id,
         reference_index=reference_index(desk, normalise_reference(reference)),
         reference_enc=sealed.seal("reference", reference.encode()),
-        status="draft", delivery="mail" if data.address else "pickup",
+        status=ApplicationStatus.DRAFT, delivery="mail" if data.address else "pickup",
         caretaker_enc=sealed.seal_json(
             "caretaker", data.caretaker.model_dump() if data.caretaker else None),
         created_by=actor.id, created_at=now, updated_at=now)
@@ -472,7 +475,7 @@ def _birth_date_matches(session: Session, desk: EnrollmentDesk,
     return resident is not None and matches
 
 
-def public_status(application: Application) -> str:
+def public_status(application: Application) -> ApplicationStatus:
     return application.status
 
 

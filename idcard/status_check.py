@@ -17,11 +17,9 @@ from cityid.ratelimit import RateLimiter
 from enrollment import i18n
 from enrollment import service as enrollment
 from enrollment.schemas import StatusOut
+from enrollment.states import WITH_A_CARD
 from idcard import repository
 from idcard.service import CardDesk, effective_status
-
-# Application statuses that come after a card was issued.
-WITH_A_CARD = frozenset({"card_issued", "ready_for_pickup", "mailed", "picked_up"})
 
 
 def check_status(session: Session, *, desk: CardDesk, limiter: RateLimiter,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from cityid.roles import Role
 from redemption import benefits as catalogue
 from redemption import reports
 from redemption import service as partners
@@ -24,7 +25,6 @@ from redemption.schemas import (
     ReportCell,
 )
 from staff import service as staff_service
-from staff.models import Role
 from staff.schemas import PartnerAccountCreate, StaffOut
 
 router = APIRouter(prefix="/v1", tags=["partners"])
