@@ -48,6 +48,7 @@ from enrollment.reference import new_reference, normalise_reference
 from enrollment.rulebook import DocumentCredit, Rulebook
 from enrollment.schemas import Address, Designations, ResidentData
 from enrollment.service import APPLICATIONS, RESIDENTS, EnrollmentDesk, Holder, age_on
+from enrollment.states import ApplicationStatus
 from idcard import repository
 from idcard import service as cards
 from idcard.credential import issue_credential
@@ -61,6 +62,7 @@ from idcard.numbers import (
     luhn_check_digit,
 )
 from idcard.service import CARDS, CardDesk
+from idcard.states import CardStatus
 from idcard.statuslist import MAX_SIZE, MIN_SIZE, random_free_index
 from privacy import audit
 from privacy.audit import Actor
@@ -251,8 +253,8 @@ def _cardholder(context: _Context, desk: CardDesk, rows: _Rows, person: _Person,
         application_id, resident_id,
         enrollment.reference_index(desk.enrollment, normalise_reference(reference)),
         key.record(APPLICATIONS, application_id).seal("reference", reference.encode()),
-        "card_issued", "mail" if data.address else "pickup", None, SYNTHETIC_CLERK, stamp,
-        stamp, SYNTHETIC_CLERK, stamp, context.decision_reason, False,
+        ApplicationStatus.CARD_ISSUED, "mail" if data.address else "pickup", None,
+        SYNTHETIC_CLERK, stamp, stamp, SYNTHETIC_CLERK, stamp, context.decision_reason, False,
         context.rulebook.fingerprint))
     for credit in context.documents:
         rows.tables["application_documents"].append((
@@ -273,7 +275,7 @@ def _cardholder(context: _Context, desk: CardDesk, rows: _Rows, person: _Person,
     sealed_card = key.record(CARDS, card_id)
     rows.tables["cards"].append((
         card_id, resident_id, application_id, cards.number_index(desk, card_number),
-        sealed_card.seal("card_number", card_number.encode()), 1, "active", None, None,
+        sealed_card.seal("card_number", card_number.encode()), 1, CardStatus.ACTIVE, None, None,
         status_index, context.signing_key.kid, stamp, today, expires_on,
         sealed_card.seal("credential", credential.encode()), "printed", stamp, None,
         context.sealing_key.kid if context.sealing_key is not None else None))

@@ -20,6 +20,7 @@ from enrollment.schemas import StatusOut
 from enrollment.states import WITH_A_CARD
 from idcard import repository
 from idcard.service import CardDesk, effective_status
+from idcard.states import CardStatus
 
 
 def check_status(session: Session, *, desk: CardDesk, limiter: RateLimiter,
@@ -40,7 +41,7 @@ def check_status(session: Session, *, desk: CardDesk, limiter: RateLimiter,
         return answer
     # A replacement or a renewal is a later issue of the same application's card.
     state = effective_status(max(issued, key=lambda c: c.issue_number), desk.clock.today())
-    if state == "active":
+    if state == CardStatus.ACTIVE:
         return answer
     label, next_step = i18n.card_message(state, lang)
     return answer.model_copy(update={"status": f"card_{state}", "label": label,
