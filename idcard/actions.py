@@ -118,3 +118,8 @@ def renew(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
     new = _supersede(session, desk, actor, old, change, valid_from=today,
                      expires_on=add_years(today, years))
     return card_out(session, desk, new)
+
+
+# Read and checked when the program loads: a table that does not hold together stops it at
+# start, not at the first revocation.
+lifecycle()
