@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER = "clerk", "supervisor", "admin", "auditor", "partner"
-# A partner's own staff accounts (signed in on the web pages); PARTNER is a partner's API key.
-PARTNER_ADMIN, PARTNER_DESK = "partner_admin", "partner_desk"
-STAFF = frozenset({CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER_ADMIN, PARTNER_DESK})
+from cityid.roles import Role
+
+CLERK, SUPERVISOR, ADMIN, AUDITOR = Role.CLERK, Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR
+# A partner's own staff accounts (signed in on the web pages); PARTNER is a partner's API key,
+# a caller but not a staff role.
+PARTNER_ADMIN, PARTNER_DESK = Role.PARTNER_ADMIN, Role.PARTNER_DESK
+PARTNER = "partner"
+STAFF = frozenset(Role)
 ALL_ROLES = (CLERK, SUPERVISOR, ADMIN, AUDITOR, PARTNER_ADMIN, PARTNER_DESK, PARTNER)
 
 

@@ -16,7 +16,7 @@ from api.access import MATRIX, PARTNER, Matrix, Rule
 from api.errors import HTTP_CODES, STATUS_FOR_KIND
 from cityid.errors import AppError
 from enrollment import service as enrollment_service
-from idcard import service as card_service
+from idcard.lifecycle import ACTIONS, Action, lifecycle
 
 STAFF_TOKEN, PARTNER_KEY, METRICS_TOKEN = "staffToken", "partnerKey", "metricsToken"
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
@@ -56,8 +56,8 @@ CHECKED_PARAMETERS: dict[tuple[str, str, str], dict[str, Any]] = {
 }
 
 
-def _card_reasons(action: str) -> list[str]:
-    return sorted(card_service.lifecycle_rules()[action])
+def _card_reasons(action: Action) -> list[str]:
+    return sorted(lifecycle().reasons(action))
 
 
 def _decision_reasons() -> list[str]:
@@ -70,7 +70,7 @@ def _decision_reasons() -> list[str]:
 # the document lists the ones in force, per route, as enums.
 REASON_FIELDS: dict[tuple[str, str], tuple[str, Callable[[], list[str]]]] = {
     **{("post", f"/v1/cards/{{card_id}}/{action}"): ("reason", partial(_card_reasons, action))
-       for action in ("revoke", "suspend", "unsuspend", "replace", "renew")},
+       for action in ACTIONS},
     ("post", "/v1/applications/{reference}/decision"): ("reason", _decision_reasons),
     ("post", "/v1/duplicates/{flag_id}/resolve"): (
         "resolution", lambda: sorted(enrollment_service.reason_codes()["duplicate_resolution"])),

@@ -16,13 +16,12 @@ from babel import Locale, UnknownLocaleError
 from babel.core import negotiate_locale
 from babel.messages.pofile import read_po
 
+from enrollment.states import ApplicationStatus
+
 SUPPORTED = ("en", "es", "zh", "ru", "bn", "ht", "ko", "ar")
 DEFAULT = "en"
 
-STATUSES = (
-    "draft", "submitted", "in_review", "needs_documents", "approved", "denied",
-    "card_issued", "ready_for_pickup", "mailed", "picked_up",
-)
+STATUSES = tuple(ApplicationStatus)
 
 # A card's states that replace the application status on the status page: once a card was issued,
 # what matters to the applicant is whether it still works, not that it was made.

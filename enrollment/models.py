@@ -15,7 +15,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cityid.columns import EnumString
 from cityid.db import Base, UTCDateTime, new_id
+from enrollment.states import ApplicationStatus
 from privacy.sealed import SealedFields
 
 
@@ -68,7 +70,8 @@ class Application(Base):
     # The reference is a lookup secret: kept as a blind index, and encrypted for display.
     reference_index: Mapped[str] = mapped_column(String(64), unique=True)
     reference_enc: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[ApplicationStatus] = mapped_column(EnumString(ApplicationStatus, 20),
+                                                      index=True)
     delivery: Mapped[str] = mapped_column(String(10))
     caretaker_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_by: Mapped[str] = mapped_column(String(64))

@@ -15,6 +15,7 @@ from enrollment.models import (
     Resident,
     ResidentPhoto,
 )
+from enrollment.states import ApplicationStatus
 
 
 def add(session: Session, *rows: object) -> None:
@@ -68,7 +69,7 @@ def applications_of_person(session: Session, person_index: str,
     return session.scalars(
         select(Application).join(Resident, Resident.id == Application.resident_id)
         .where(Resident.person_index == person_index, Resident.id != exclude_resident,
-               Application.status != "denied")
+               Application.status != ApplicationStatus.DENIED)
     ).all()
 
 

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from enrollment.states import ApplicationStatus
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -140,7 +142,7 @@ class TallyOut(BaseModel):
 
 class ApplicationOut(BaseModel):
     reference: str
-    status: str
+    status: ApplicationStatus
     delivery: Literal["mail", "pickup"]
     first_name: str
     middle_name: str | None
@@ -165,9 +167,9 @@ class ApplicationOut(BaseModel):
 class DuplicateOut(BaseModel):
     id: uuid.UUID
     application_reference: str
-    application_status: str
+    application_status: ApplicationStatus
     matched_reference: str
-    matched_status: str
+    matched_status: ApplicationStatus
     created_at: datetime
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from cityid.clock import Clock
 from cityid.ratelimit import Limit
+from cityid.roles import Role
 from enrollment import repository
 from enrollment.errors import (
     ApplicationNotEditable,
@@ -62,24 +63,26 @@ from enrollment.schemas import (
     ResidentData,
     TallyOut,
 )
+from enrollment.states import BEFORE_DECISION, ApplicationStatus
+from enrollment.states import ApplicationStatus as S
 from privacy import audit
 from privacy.audit import Actor
 from privacy.vault import Vault
 
 MAX_AGE = 130
-SUPERVISOR_ROLES = frozenset({"supervisor"})
+SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR})
 
 # The workflow as data: for each step, the statuses it may start from and where it leads.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "submit": {"draft": "submitted", "needs_documents": "submitted"},
-    "review": {"submitted": "in_review"},
-    "request_documents": {"in_review": "needs_documents"},
-    "approve": {"in_review": "approved"},
-    "deny": {"draft": "denied", "submitted": "denied", "in_review": "denied",
-             "needs_documents": "denied"},
-    "issue_card": {"approved": "card_issued"},
+TRANSITIONS: dict[str, dict[ApplicationStatus, ApplicationStatus]] = {
+    "submit": {S.DRAFT: S.SUBMITTED, S.NEEDS_DOCUMENTS: S.SUBMITTED},
+    "review": {S.SUBMITTED: S.IN_REVIEW},
+    "request_documents": {S.IN_REVIEW: S.NEEDS_DOCUMENTS},
+    "approve": {S.IN_REVIEW: S.APPROVED},
+    "deny": {S.DRAFT: S.DENIED, S.SUBMITTED: S.DENIED, S.IN_REVIEW: S.DENIED,
+             S.NEEDS_DOCUMENTS: S.DENIED},
+    "issue_card": {S.APPROVED: S.CARD_ISSUED},
 }
-EDITABLE = frozenset({"draft", "submitted", "in_review", "needs_documents"})
+EDITABLE = BEFORE_DECISION
 
 
 @lru_cache(maxsize=1)
@@ -143,7 +146,7 @@ def create_application(session: Session, *, desk: EnrollmentDesk, actor: Actor,
     application = Application(
         id=uuid.uuid4(), resident_id=resident.id,
         reference_index=reference_index(desk, normalise_reference(reference)),
-        status="draft", delivery="mail" if data.address else "pickup",
+        status=ApplicationStatus.DRAFT, delivery="mail" if data.address else "pickup",
         created_by=actor.id, created_at=now, updated_at=now)
     key.seal_fields(application, {
         "reference": reference,

@@ -20,6 +20,7 @@ from enrollment.reference import InvalidReference, normalise_reference
 from enrollment.residents import RESIDENTS
 from enrollment.schemas import StatusOut
 from enrollment.service import EnrollmentDesk, StatusCheckPolicy, pseudonym, reference_index
+from enrollment.states import ApplicationStatus
 from privacy import audit
 from privacy.audit import Actor
 from privacy.errors import DecryptionFailed
@@ -92,5 +93,5 @@ def _birth_date_matches(session: Session, desk: EnrollmentDesk,
     return resident is not None and matches
 
 
-def public_status(application: Application) -> str:
+def public_status(application: Application) -> ApplicationStatus:
     return application.status

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from enrollment import service as enrollment
 from enrollment.schemas import ApplicationOut, DecisionIn
+from enrollment.states import ApplicationStatus
 from idcard.service import CardDesk, issue_for_application
 from privacy.audit import Actor
 
@@ -18,7 +19,7 @@ def decide_and_issue_card(session: Session, *, desk: CardDesk, actor: Actor, ref
     """A decision on an application; an approval issues the card in the same transaction."""
     view = enrollment.decide(session, desk=desk.enrollment, actor=actor, reference=reference,
                              decision=decision)
-    if view.status != "approved":
+    if view.status != ApplicationStatus.APPROVED:
         return view
     application = enrollment.find_application(session, desk=desk.enrollment, reference=reference,
                                               for_update=True)

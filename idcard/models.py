@@ -7,7 +7,9 @@ from typing import ClassVar
 from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cityid.columns import EnumString
 from cityid.db import Base, UTCDateTime, new_id
+from idcard.states import CardStatus
 from privacy.sealed import SealedFields
 
 
@@ -28,7 +30,7 @@ class Card(Base):
     card_number_index: Mapped[str] = mapped_column(String(64), index=True)
     card_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     issue_number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(12), index=True)
+    status: Mapped[CardStatus] = mapped_column(EnumString(CardStatus, 12), index=True)
     status_reason: Mapped[str | None] = mapped_column(String(24), nullable=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     status_index: Mapped[int] = mapped_column(Integer, unique=True)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from idcard.models import Card, StatusListDocument
+from idcard.states import CardStatus
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -51,7 +52,7 @@ def by_number(session: Session, number_index: str) -> Sequence[Card]:
                            .order_by(Card.issue_number.desc())).all()
 
 
-def flagged_indexes(session: Session, status: str) -> list[int]:
+def flagged_indexes(session: Session, status: CardStatus) -> list[int]:
     return list(session.scalars(select(Card.status_index).where(Card.status == status)))
 
 
@@ -68,7 +69,7 @@ def verifier_kids_in_use(session: Session, today: date) -> set[str]:
 
 def cards_to_print(session: Session, fulfilment: Sequence[str], limit: int | None = None
                    ) -> Sequence[Card]:
-    stmt = (select(Card).where(Card.fulfilment.in_(fulfilment), Card.status == "active")
+    stmt = (select(Card).where(Card.fulfilment.in_(fulfilment), Card.status == CardStatus.ACTIVE)
             .order_by(Card.issued_at))
     if limit:
         stmt = stmt.limit(limit)

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from idcard.states import CardStatus
 
 
 class CardOut(BaseModel):
     id: uuid.UUID
     card_number: str
     issue_number: int
-    status: Literal["active", "suspended", "revoked", "expired"]
+    status: CardStatus
     status_reason: str | None
     valid_from: date
     expires_on: date

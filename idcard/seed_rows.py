@@ -27,11 +27,13 @@ from enrollment.reference import new_reference, normalise_reference
 from enrollment.residents import age_on, resident_fields
 from enrollment.rulebook import DocumentCredit, Rulebook
 from enrollment.service import EnrollmentDesk, Holder
+from enrollment.states import ApplicationStatus
 from idcard import service as cards
 from idcard.credential import issue_credential
 from idcard.models import Card
 from idcard.seed_people import Person, invent_person
 from idcard.service import CardDesk
+from idcard.states import CardStatus
 from privacy.keyring import Keyring, SigningKey, VerifierKey
 from privacy.normalise import normalise_person
 from privacy.vault import DataKeyHandle, Vault, wrap_dek
@@ -155,8 +157,8 @@ def _cardholder(context: SeedContext, desk: CardDesk, rows: Rows, person: Person
         application_id, resident_id,
         enrollment.reference_index(desk.enrollment, normalise_reference(reference)),
         key.sealed_columns(Application, application_id, {"reference": reference})["reference_enc"],
-        "card_issued", "mail" if data.address else "pickup", None, SYNTHETIC_CLERK, stamp,
-        stamp, SYNTHETIC_CLERK, stamp, context.decision_reason, False,
+        ApplicationStatus.CARD_ISSUED, "mail" if data.address else "pickup", None,
+        SYNTHETIC_CLERK, stamp, stamp, SYNTHETIC_CLERK, stamp, context.decision_reason, False,
         context.rulebook.fingerprint))
     for credit in context.documents:
         rows.tables["application_documents"].append((
@@ -178,7 +180,7 @@ def _cardholder(context: SeedContext, desk: CardDesk, rows: Rows, person: Person
                                                      "credential": credential})
     rows.tables["cards"].append((
         card_id, resident_id, application_id, cards.number_index(desk, card_number),
-        sealed_card["card_number_enc"], 1, "active", None, None,
+        sealed_card["card_number_enc"], 1, CardStatus.ACTIVE, None, None,
         status_index, context.signing_key.kid, stamp, today, expires_on,
         sealed_card["credential_enc"], "printed", stamp, None,
         context.sealing_key.kid if context.sealing_key is not None else None))

@@ -3,24 +3,19 @@ published key set and the signed status list."""
 
 from __future__ import annotations
 
-import calendar
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from PIL import Image
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock
 from enrollment import service as enrollment
-from enrollment.schemas import ApplicationOut, DecisionIn
 from enrollment.service import EnrollmentDesk, Holder, age_on
-from idcard import render, repository
+from idcard import lifecycle, render, repository
 from idcard.cose import verifier_jwks
 from idcard.credential import (
     CardClaims,
@@ -29,19 +24,15 @@ from idcard.credential import (
     issue_credential,
     public_jwks,
 )
-from idcard.errors import (
-    CardNotFound,
-    IllegalCardTransition,
-    NoSigningKey,
-    NotLatestCard,
-    NoVerifierKey,
-    ReasonNeedsRole,
-    RenewalWindowClosed,
-    UnknownCardReason,
-)
+from idcard.errors import CardNotFound, NoSigningKey, NoVerifierKey
+
+# Issuing and seeding build a card's dates the one way the lifecycle counts them.
+from idcard.lifecycle import add_years as add_years
+from idcard.lifecycle import end_of_day as end_of_day
 from idcard.models import Card
 from idcard.numbers import generate_card_number
 from idcard.schemas import CardOut
+from idcard.states import CardStatus
 from idcard.statuslist import MIN_SIZE, build_status_document, random_free_index
 from privacy import audit
 from privacy.audit import Actor
@@ -56,11 +47,6 @@ LANGUAGE_639_3 = {"en": "eng", "es": "spa", "zh": "zho", "ru": "rus", "bn": "ben
                   "ko": "kor", "ar": "ara", "fr": "fra", "pl": "pol", "it": "ita", "ur": "urd",
                   "yi": "yid", "ja": "jpn", "pt": "por", "hi": "hin", "tl": "tgl", "vi": "vie"}
 GENDER_WORDS = {"F": "female", "M": "male", "X": "other"}
-
-
-@lru_cache(maxsize=1)
-def lifecycle_rules() -> dict[str, Any]:
-    return dict(yaml.safe_load(resources.files("idcard").joinpath("lifecycle.yaml").read_text()))
 
 
 @dataclass(frozen=True)
@@ -83,7 +69,7 @@ class CardDesk:
         return self.enrollment.clock
 
 
-def _pseudonym(desk: CardDesk, card_id: uuid.UUID) -> str:
+def card_pseudonym(desk: CardDesk, card_id: uuid.UUID) -> str:
     return desk.vault.pseudonym("card", card_id)
 
 
@@ -157,28 +143,8 @@ def export_verifier_keys(session: Session, *, desk: CardDesk, actor: Actor,
     return verifier_jwks(keys)
 
 
-def _add_months(day: date, months: int) -> date:
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-def add_years(day: date, years: int) -> date:
-    return _add_months(day, 12 * years)
-
-
-def end_of_day(day: date) -> datetime:
-    """A card is good through its expiry date; the credential's exp is the following midnight."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-
-
-def effective_status(card: Card, today: date) -> Literal["active", "suspended", "revoked",
-                                                         "expired"]:
-    if card.status == "revoked":
-        return "revoked"
-    if card.expires_on < today:
-        return "expired"
-    return "suspended" if card.status == "suspended" else "active"
+def effective_status(card: Card, today: date) -> CardStatus:
+    return lifecycle.effective_status(card.status, card.expires_on, today)
 
 
 # --- issuing --------------------------------------------------------------------------------
@@ -193,7 +159,7 @@ def card_claims(holder: Holder, card_number: str, issue_number: int) -> CardClai
         gender=GENDER_WORDS.get(holder.designations.gender or ""))
 
 
-def _new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
+def new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
               card_number: str, issue_number: int, valid_from: date, expires_on: date,
               application_id: uuid.UUID | None, replaces: Card | None) -> Card:
     key = _signing_key(desk)
@@ -211,13 +177,13 @@ def _new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
         id=card_id, resident_id=holder.resident_id, application_id=application_id,
         card_number_index=number_index(desk, card_number),
         card_number_enc=sealed.seal("card_number", card_number.encode()),
-        issue_number=issue_number, status="active", status_reason=None,
+        issue_number=issue_number, status=CardStatus.ACTIVE, status_reason=None,
         status_index=status_index, kid=key.kid,
         verifier_kid=seal.kid if seal is not None else None, issued_at=now, valid_from=valid_from,
         expires_on=expires_on, credential_enc=sealed.seal("credential", credential.encode()),
         fulfilment="to_print", replaces_id=replaces.id if replaces else None)
     repository.add(session, card)
-    audit.record(session, actor=actor, action="card.issued", subject=_pseudonym(desk, card.id),
+    audit.record(session, actor=actor, action="card.issued", subject=card_pseudonym(desk, card.id),
                  clock=desk.clock, detail={"issue_number": issue_number, "kid": key.kid})
     return card
 
@@ -229,31 +195,15 @@ def issue_for_application(session: Session, *, desk: CardDesk, actor: Actor,
     years = desk.enrollment.rulebook.card_validity_years(age_on(holder.date_of_birth, today))
     number = generate_card_number(
         lambda n: repository.number_taken(session, number_index(desk, n)))
-    return _new_card(session, desk, actor, holder=holder, card_number=number, issue_number=1,
+    return new_card(session, desk, actor, holder=holder, card_number=number, issue_number=1,
                      valid_from=today, expires_on=add_years(today, years),
                      application_id=application_id, replaces=None)
-
-
-def decide_application(session: Session, *, desk: CardDesk, actor: Actor, reference: str,
-                       decision: DecisionIn) -> ApplicationOut:
-    """A decision on an application; an approval issues the card in the same transaction."""
-    view = enrollment.decide(session, desk=desk.enrollment, actor=actor, reference=reference,
-                             decision=decision)
-    if view.status != "approved":
-        return view
-    application = enrollment.find_application(session, desk=desk.enrollment, reference=reference,
-                                              for_update=True)
-    issue_for_application(session, desk=desk, actor=actor, application_id=application.id,
-                          resident_id=application.resident_id)
-    enrollment.mark_card_issued(session, desk=desk.enrollment, actor=actor,
-                                application=application)
-    return enrollment.view_application(session, desk=desk.enrollment, application=application)
 
 
 # --- reading --------------------------------------------------------------------------------
 
 
-def _card(session: Session, card_id: uuid.UUID, *, for_update: bool = False) -> Card:
+def load_card(session: Session, card_id: uuid.UUID, *, for_update: bool = False) -> Card:
     card = repository.get(session, card_id, for_update=for_update)
     if card is None:
         raise CardNotFound()
@@ -270,7 +220,7 @@ def credential_of(session: Session, desk: CardDesk, card: Card) -> str:
     return sealed.open("credential", card.credential_enc).decode()
 
 
-def _out(session: Session, desk: CardDesk, card: Card) -> CardOut:
+def card_out(session: Session, desk: CardDesk, card: Card) -> CardOut:
     return CardOut(id=card.id, card_number=card_number_of(session, desk, card),
                    issue_number=card.issue_number,
                    status=effective_status(card, desk.clock.today()),
@@ -281,17 +231,17 @@ def _out(session: Session, desk: CardDesk, card: Card) -> CardOut:
 
 
 def get_card(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID) -> CardOut:
-    card = _card(session, card_id)
-    audit.record(session, actor=actor, action="card.viewed", subject=_pseudonym(desk, card.id),
+    card = load_card(session, card_id)
+    audit.record(session, actor=actor, action="card.viewed", subject=card_pseudonym(desk, card.id),
                  clock=desk.clock)
-    return _out(session, desk, card)
+    return card_out(session, desk, card)
 
 
 def cards_for_application(session: Session, *, desk: CardDesk, actor: Actor,
                           reference: str) -> list[CardOut]:
     application = enrollment.find_application(session, desk=desk.enrollment, reference=reference)
     cards = repository.cards_of_resident(session, application.resident_id)
-    return [_out(session, desk, c) for c in cards]
+    return [card_out(session, desk, c) for c in cards]
 
 
 def _face(desk: CardDesk, holder: Holder, card_number: str, card: Card) -> render.CardFace:
@@ -333,18 +283,18 @@ def _render_sides(session: Session, desk: CardDesk, card: Card) -> tuple[Image.I
 
 def card_image(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
                side: Side) -> bytes:
-    card = _card(session, card_id)
+    card = load_card(session, card_id)
     image = _front(session, desk, card) if side == "front" else _back(session, desk, card)
-    audit.record(session, actor=actor, action="card.rendered", subject=_pseudonym(desk, card.id),
-                 clock=desk.clock, detail={"side": side})
+    audit.record(session, actor=actor, action="card.rendered",
+                 subject=card_pseudonym(desk, card.id), clock=desk.clock, detail={"side": side})
     return render.png_bytes(image)
 
 
 def card_pdf(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID) -> bytes:
-    card = _card(session, card_id)
+    card = load_card(session, card_id)
     pdf = render.render_pdf([_render_sides(session, desk, card)])
-    audit.record(session, actor=actor, action="card.print_file", subject=_pseudonym(desk, card.id),
-                 clock=desk.clock)
+    audit.record(session, actor=actor, action="card.print_file",
+                 subject=card_pseudonym(desk, card.id), clock=desk.clock)
     return pdf
 
 
@@ -371,115 +321,6 @@ def print_batch(session: Session, *, desk: CardDesk, actor: Actor, fulfilment: S
     return len(cards)
 
 
-# --- lifecycle ------------------------------------------------------------------------------
-
-
-def _check_reason(action: str, reason: str, actor: Actor) -> None:
-    allowed: dict[str, list[str]] = lifecycle_rules()[action]
-    if reason not in allowed:
-        raise UnknownCardReason(f"Reasons for {action}: {', '.join(sorted(allowed))}.")
-    if actor.role not in allowed[reason]:
-        raise ReasonNeedsRole(f"To {action} a card for '{reason}' needs the role "
-                              f"{' or '.join(allowed[reason])}.")
-
-
-def _set_status(session: Session, desk: CardDesk, actor: Actor, card: Card, status: str,
-                reason: str | None, action: str) -> None:
-    card.status, card.status_reason = status, reason
-    card.status_changed_at = desk.clock.now()
-    session.flush()
-    audit.record(session, actor=actor, action=f"card.{action}", subject=_pseudonym(desk, card.id),
-                 purpose=reason, clock=desk.clock)
-    rebuild_status_list(session, desk=desk)
-
-
-def revoke(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
-           reason: str) -> CardOut:
-    _check_reason("revoke", reason, actor)
-    card = _card(session, card_id, for_update=True)
-    if card.status == "revoked":
-        raise IllegalCardTransition("The card is already revoked.")
-    _set_status(session, desk, actor, card, "revoked", reason, "revoked")
-    return _out(session, desk, card)
-
-
-def suspend(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
-            reason: str) -> CardOut:
-    _check_reason("suspend", reason, actor)
-    card = _card(session, card_id, for_update=True)
-    if card.status != "active":
-        raise IllegalCardTransition(f"Only an active card can be suspended; it is {card.status}.")
-    _set_status(session, desk, actor, card, "suspended", reason, "suspended")
-    return _out(session, desk, card)
-
-
-def unsuspend(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
-              reason: str) -> CardOut:
-    _check_reason("unsuspend", reason, actor)
-    card = _card(session, card_id, for_update=True)
-    if card.status != "suspended":
-        raise IllegalCardTransition(f"Only a suspended card can be reinstated; it is "
-                                    f"{card.status}.")
-    _set_status(session, desk, actor, card, "active", None, "unsuspended")
-    return _out(session, desk, card)
-
-
-def _successor_allowed(session: Session, card: Card) -> None:
-    if repository.latest_issue(session, card.card_number_index) != card.issue_number:
-        raise NotLatestCard()
-    if card.status == "revoked" and card.status_reason in lifecycle_rules()["final_revocations"]:
-        raise IllegalCardTransition("A card revoked for fraud or cancelled cannot be replaced "
-                                    "or renewed; the resident applies again.")
-
-
-def _supersede(session: Session, desk: CardDesk, actor: Actor, old: Card, *, reason: str,
-               valid_from: date, expires_on: date) -> Card:
-    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=old.resident_id)
-    new = _new_card(session, desk, actor, holder=holder,
-                    card_number=card_number_of(session, desk, old),
-                    issue_number=old.issue_number + 1, valid_from=valid_from,
-                    expires_on=expires_on, application_id=old.application_id, replaces=old)
-    if old.status != "revoked":
-        _set_status(session, desk, actor, old, "revoked", reason, "superseded")
-    return new
-
-
-def replace(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
-            reason: str) -> CardOut:
-    """A new issue of the same card, same expiry; the old issue is revoked everywhere."""
-    _check_reason("replace", reason, actor)
-    old = _card(session, card_id, for_update=True)
-    _successor_allowed(session, old)
-    today = desk.clock.today()
-    if old.expires_on < today:
-        raise IllegalCardTransition("An expired card is renewed, not replaced.")
-    new = _supersede(session, desk, actor, old, reason=reason, valid_from=today,
-                     expires_on=old.expires_on)
-    return _out(session, desk, new)
-
-
-def renewal_window(card: Card) -> tuple[date, date]:
-    rules = lifecycle_rules()["renewal"]
-    return (card.expires_on - timedelta(days=int(rules["opens_days_before_expiry"])),
-            _add_months(card.expires_on, int(rules["closes_months_after_expiry"])))
-
-
-def renew(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
-          reason: str = "expiring") -> CardOut:
-    _check_reason("renew", reason, actor)
-    old = _card(session, card_id, for_update=True)
-    _successor_allowed(session, old)
-    today = desk.clock.today()
-    opens, closes = renewal_window(old)
-    if not opens <= today <= closes:
-        raise RenewalWindowClosed(f"This card can be renewed from {opens} to {closes}.")
-    holder = enrollment.read_holder(session, vault=desk.vault, resident_id=old.resident_id)
-    years = desk.enrollment.rulebook.card_validity_years(age_on(holder.date_of_birth, today))
-    new = _supersede(session, desk, actor, old, reason="renewed", valid_from=today,
-                     expires_on=add_years(today, years))
-    return _out(session, desk, new)
-
-
 # --- publication: key set and status list ---------------------------------------------------
 
 
@@ -497,8 +338,8 @@ def rebuild_status_list(session: Session, *, desk: CardDesk) -> bytes:
     assert stored is not None
     now = desk.clock.now()
     document = build_status_document(
-        repository.flagged_indexes(session, "revoked"),
-        repository.flagged_indexes(session, "suspended"),
+        repository.flagged_indexes(session, CardStatus.REVOKED),
+        repository.flagged_indexes(session, CardStatus.SUSPENDED),
         key=_signing_key(desk), issuer=desk.issuer, issued_at=now, ttl=desk.status_list_ttl,
         list_url=desk.status_list_url, size=desk.status_list_size)
     stored.document, stored.issued_at, stored.valid_until = document, now, now + \

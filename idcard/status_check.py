@@ -18,11 +18,10 @@ from enrollment import i18n
 from enrollment import service as enrollment
 from enrollment import status_check as enrollment_status
 from enrollment.schemas import StatusOut
+from enrollment.states import WITH_A_CARD
 from idcard import repository
 from idcard.service import CardDesk, effective_status
-
-# Application statuses that come after a card was issued.
-WITH_A_CARD = frozenset({"card_issued", "ready_for_pickup", "mailed", "picked_up"})
+from idcard.states import CardStatus
 
 
 def check_status(session: Session, *, desk: CardDesk, limiter: RateLimiter,
@@ -44,7 +43,7 @@ def check_status(session: Session, *, desk: CardDesk, limiter: RateLimiter,
         return answer
     # A replacement or a renewal is a later issue of the same application's card.
     state = effective_status(max(issued, key=lambda c: c.issue_number), desk.clock.today())
-    if state == "active":
+    if state == CardStatus.ACTIVE:
         return answer
     label, next_step = i18n.card_message(state, lang)
     return answer.model_copy(update={"status": f"card_{state}", "label": label,

@@ -10,11 +10,12 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from enrollment.models import Application, Resident
+from enrollment.states import BEFORE_DECISION, ApplicationStatus
 from idcard.models import Card
 from oversight.models import LegalHold
 from staff.models import StaffToken
 
-OPEN_STATUSES = ("draft", "submitted", "in_review", "needs_documents")
+OPEN_STATUSES = BEFORE_DECISION
 
 
 def due_applications(session: Session, *, denied_before: datetime,
@@ -22,7 +23,7 @@ def due_applications(session: Session, *, denied_before: datetime,
                      limit: int) -> Sequence[tuple[uuid.UUID, uuid.UUID]]:
     """(application, resident) of denied applications and abandoned ones."""
     stmt = (select(Application.id, Application.resident_id).where(or_(
-        (Application.status == "denied") & (Application.decided_at < denied_before),
+        (Application.status == ApplicationStatus.DENIED) & (Application.decided_at < denied_before),
         Application.status.in_(OPEN_STATUSES) & (Application.updated_at < untouched_before)))
         .order_by(Application.id).limit(limit))
     if exclude:
@@ -33,7 +34,7 @@ def due_applications(session: Session, *, denied_before: datetime,
 def count_due_applications(session: Session, *, denied_before: datetime,
                            untouched_before: datetime) -> int:
     return int(session.scalar(select(func.count()).select_from(Application).where(or_(
-        (Application.status == "denied") & (Application.decided_at < denied_before),
+        (Application.status == ApplicationStatus.DENIED) & (Application.decided_at < denied_before),
         Application.status.in_(OPEN_STATUSES) & (Application.updated_at < untouched_before))))
         or 0)
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityid.clock import Clock
 from cityid.db import unit_of_work
 from idcard.models import Card
+from idcard.states import CardStatus
 from oversight import repository
 from privacy import audit
 from privacy.audit import Actor
@@ -82,7 +83,7 @@ def _card_is_past_retention(cards: list[Card], cutoff: date, today: date) -> boo
     ends = []
     for card in cards:
         end = card.expires_on
-        if card.status == "revoked" and card.status_changed_at is not None:
+        if card.status == CardStatus.REVOKED and card.status_changed_at is not None:
             end = min(end, card.status_changed_at.date())
         ends.append(end)
     return max(ends) < cutoff

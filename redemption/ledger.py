@@ -25,7 +25,7 @@ from idcard.service import CardDesk
 from partners.service import PartnerAccess, holder_token
 from privacy import audit
 from redemption import benefits as catalogue
-from redemption import repository
+from redemption import limits, repository
 from redemption.errors import (
     AlreadyRedeemed,
     AlreadyVoided,
@@ -39,6 +39,7 @@ from redemption.errors import (
     VerifyThrottled,
     VoidWindowClosed,
 )
+from redemption.limits import SessionLedger
 from redemption.models import Benefit, Redemption
 from redemption.schemas import (
     CardPresented,
@@ -139,11 +140,7 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     replayed = _replay(session, desk, partner, key, request_hash)
     if replayed is not None:
         return replayed
-    period = catalogue.period_at(benefit, now, desk.zone)
-    live = catalogue.counted(session, benefit, resident_id, period)
-    if len(live) >= benefit.limit_count:
-        last = max(r.redeemed_at for r in live).astimezone(desk.zone).date()
-        raise AlreadyRedeemed(f"Already redeemed on {last.isoformat()}.")
+    period = limits.admit(SessionLedger(session), benefit, resident_id, now=now, zone=desk.zone)
     redemption = Redemption(
         id=uuid.uuid4(), benefit_id=benefit.id, partner_id=partner.partner_id,
         resident_id=resident_id, card_id=checked.card.id, period_key=period.key,

@@ -3,7 +3,6 @@ see. Partners can only check a card put in front of them: there is no search."""
 
 from __future__ import annotations
 
-import base64
 import hmac
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,19 +12,24 @@ from sqlalchemy.orm import Session
 
 from cityid.ratelimit import Limit, RateLimiter
 from enrollment import residents
-from enrollment import service as enrollment
 from idcard import repository as card_repository
 from idcard import service as cards
 from idcard.credential import public_jwks
 from idcard.models import Card
 from idcard.service import CardDesk
+from idcard.states import CardStatus
 from idcard.verifier import Reason, verify_credential
 from partners.purposes import check_purpose, incident_hash
-from partners.service import PartnerAccess, holder_token
+from partners.service import PartnerAccess, profiles
 from privacy import audit
 from privacy.vault import DECOY_OWNER
+from redemption.disclosure import StoredCard, check_profiles, disclose_from
 from redemption.errors import CardNotRecognised, VerifyThrottled
 from redemption.schemas import CardPresented, VerifyIn, VerifyOut
+
+# policies.yaml is checked against the attribute readers when the program loads, not at the
+# first verification by a partner of the odd type.
+check_profiles(profiles())
 
 # Compared when the number is unknown, so that path compares too; no claimed date can make an
 # unknown number pass, because the card is still missing.
@@ -68,10 +72,13 @@ def _jwks(desk: CardDesk) -> dict[str, Any]:
     return _jwks_cache[ident]
 
 
-def _live_reason(card: Card, today: Any) -> str:
-    status = cards.effective_status(card, today)
-    return {"active": Reason.OK, "suspended": Reason.SUSPENDED, "revoked": Reason.REVOKED,
-            "expired": Reason.EXPIRED}[status].value
+# What a partner is told of a card in each state.
+LIVE_REASONS = {CardStatus.ACTIVE: Reason.OK, CardStatus.SUSPENDED: Reason.SUSPENDED,
+                CardStatus.REVOKED: Reason.REVOKED, CardStatus.EXPIRED: Reason.EXPIRED}
+
+
+def _live_reason(card: Card, today: date) -> str:
+    return LIVE_REASONS[cards.effective_status(card, today)].value
 
 
 def _by_number(session: Session, desk: CardDesk, guard: NumberGuard, card_number: str,
@@ -129,33 +136,7 @@ def record_failed_attempt(session: Session, *, desk: CardDesk, partner: PartnerA
 def disclose(session: Session, *, desk: CardDesk, partner: PartnerAccess,
              card: Card) -> dict[str, Any]:
     """Only the attributes the partner's policy names, and only for a valid card."""
-    wanted = partner.attributes
-    out: dict[str, Any] = {"validity": "valid"}
-    if "expires_on" in wanted:
-        out["expires_on"] = card.expires_on.isoformat()
-    if "holder_token" in wanted:
-        out["holder_token"] = holder_token(desk.vault, partner.partner_id, card.resident_id)
-    if "card_number" in wanted:
-        out["card_number"] = cards.card_number_of(session, desk, card)
-    if wanted & {"full_name", "date_of_birth", "address"}:
-        holder = enrollment.read_holder(session, vault=desk.vault, resident_id=card.resident_id)
-        if "full_name" in wanted:
-            out["full_name"] = holder.full_name
-        if "date_of_birth" in wanted:
-            out["date_of_birth"] = holder.date_of_birth.isoformat()
-        if "address" in wanted:
-            # Where the real address is withheld, the care-of address stands in.
-            if holder.address is not None:
-                out["address"] = holder.address.model_dump()
-            elif holder.care_of is not None:
-                out["address"] = {"care_of": True, **holder.care_of.model_dump()}
-            else:
-                out["address"] = None
-    if "photo" in wanted:
-        photo = enrollment.read_photo(session, vault=desk.vault, resident_id=card.resident_id)
-        out["photo"] = ("data:image/jpeg;base64," + base64.b64encode(photo).decode()
-                        if photo else None)
-    return {k: v for k, v in out.items() if k in wanted}
+    return disclose_from(StoredCard(session, desk, partner.partner_id, card), partner.attributes)
 
 
 def verify(session: Session, *, desk: CardDesk, guard: NumberGuard, partner: PartnerAccess,

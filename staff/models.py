@@ -2,26 +2,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cityid.columns import EnumString
 from cityid.db import Base, UTCDateTime, new_id
 
+# The roles live in the kernel so that every layer may name one; imported here for staff's own
+# importers.
+from cityid.roles import PARTNER_ROLES, Role
 
-class Role(StrEnum):
-    CLERK = "clerk"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-    # A partner's own people: the partner admin manages the partner's desk accounts; both see
-    # only what the partner's policy allows.
-    PARTNER_ADMIN = "partner_admin"
-    PARTNER_DESK = "partner_desk"
-
-
-PARTNER_ROLES = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_DESK})
+__all__ = ["PARTNER_ROLES", "Role", "StaffAccount", "StaffToken"]
 
 
 class StaffAccount(Base):
@@ -30,7 +22,7 @@ class StaffAccount(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(EnumString(Role, 16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set for a partner's own accounts (partner roles only); the account goes with its partner.

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cityid.roles import Role
 from staff.models import StaffAccount, StaffToken
 
 
@@ -21,7 +22,7 @@ def get(session: Session, staff_id: uuid.UUID) -> StaffAccount | None:
 def lock_active_admins(session: Session) -> Sequence[StaffAccount]:
     """The active admin accounts, locked: two admins demoting each other at once queue here,
     so the count the second one sees includes the first one's change."""
-    return session.scalars(select(StaffAccount).where(StaffAccount.role == "admin",
+    return session.scalars(select(StaffAccount).where(StaffAccount.role == Role.ADMIN,
                                                       StaffAccount.active.is_(True))
                            .order_by(StaffAccount.id).with_for_update()).all()
 

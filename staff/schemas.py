@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from staff.models import Role
+from cityid.roles import Role
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{2,63}$"
 
@@ -38,7 +38,7 @@ class PartnerAccountCreate(StrictModel):
 
     username: str = Field(pattern=USERNAME_PATTERN)
     password: str = Field(min_length=12, max_length=1024)
-    role: Literal["partner_admin", "partner_desk"] = "partner_admin"
+    role: Literal[Role.PARTNER_ADMIN, Role.PARTNER_DESK] = Role.PARTNER_ADMIN
 
 
 class StaffUpdate(StrictModel):

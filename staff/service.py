@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock, system_clock
 from cityid.errors import AppError, ErrorKind
 from cityid.ratelimit import Limit, RateLimiter
+from cityid.roles import PARTNER_ROLES, Role
 from partners import repository as partner_repository
 from partners.errors import PartnerInactive, PartnerNotFound
 from partners.models import Partner
@@ -31,7 +32,7 @@ from staff.errors import (
     UsernameTaken,
     WeakPassword,
 )
-from staff.models import PARTNER_ROLES, Role, StaffAccount, StaffToken
+from staff.models import StaffAccount, StaffToken
 
 # argon2id: no 72-byte truncation or refusal as with bcrypt, so long pass-phrases just work.
 passwords = CryptContext(schemes=["argon2"], deprecated="auto")
@@ -124,7 +125,7 @@ def update_account(session: Session, *, actor: Actor, staff_id: uuid.UUID, activ
     _keep_an_admin(session, account, active=active, role=role)
     if role is not None:
         _check_role(role, account.partner_id)
-        account.role = role.value
+        account.role = role
     if active is not None:
         account.active = active
     if active is False or role is not None:

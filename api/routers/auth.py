@@ -4,9 +4,9 @@ from fastapi import APIRouter, Request, Response, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep, client_address
 from api.errors import app_error_response
+from cityid.roles import Role
 from staff import service as staff_service
 from staff.errors import InvalidCredentials
-from staff.models import Role
 from staff.schemas import SignIn, StaffOut, TokenOut
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])

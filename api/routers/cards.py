@@ -6,6 +6,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from idcard import actions as card_actions
 from idcard import service as cards
 from idcard.schemas import CardAction, CardOut, RenewIn
 
@@ -47,33 +48,33 @@ def card_pdf(card_id: uuid.UUID, principal: PrincipalDep, session: SessionDep,
 @router.post("/cards/{card_id}/revoke", response_model=CardOut)
 def revoke(card_id: uuid.UUID, body: CardAction, principal: PrincipalDep, session: SessionDep,
            runtime: RuntimeDep) -> CardOut:
-    return cards.revoke(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                        reason=body.reason)
+    return card_actions.revoke(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
+                               reason=body.reason)
 
 
 @router.post("/cards/{card_id}/suspend", response_model=CardOut)
 def suspend(card_id: uuid.UUID, body: CardAction, principal: PrincipalDep, session: SessionDep,
             runtime: RuntimeDep) -> CardOut:
-    return cards.suspend(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                         reason=body.reason)
+    return card_actions.suspend(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
+                                reason=body.reason)
 
 
 @router.post("/cards/{card_id}/unsuspend", response_model=CardOut)
 def unsuspend(card_id: uuid.UUID, body: CardAction, principal: PrincipalDep,
               session: SessionDep, runtime: RuntimeDep) -> CardOut:
-    return cards.unsuspend(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                           reason=body.reason)
+    return card_actions.unsuspend(session, desk=runtime.cards, actor=principal.actor,
+                                  card_id=card_id, reason=body.reason)
 
 
 @router.post("/cards/{card_id}/replace", response_model=CardOut)
 def replace(card_id: uuid.UUID, body: CardAction, principal: PrincipalDep, session: SessionDep,
             runtime: RuntimeDep) -> CardOut:
-    return cards.replace(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                         reason=body.reason)
+    return card_actions.replace(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
+                                reason=body.reason)
 
 
 @router.post("/cards/{card_id}/renew", response_model=CardOut)
 def renew(card_id: uuid.UUID, body: RenewIn, principal: PrincipalDep, session: SessionDep,
           runtime: RuntimeDep) -> CardOut:
-    return cards.renew(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                       reason=body.reason)
+    return card_actions.renew(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
+                              reason=body.reason)

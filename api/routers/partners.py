@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from cityid.roles import Role
 from partners import keys as partner_keys
 from partners import service as partners
 from partners.schemas import (
@@ -23,7 +24,6 @@ from redemption import reports
 from redemption import service as redemption
 from redemption.schemas import BenefitCreate, BenefitOut, BenefitUpdate, ReportCell
 from staff import service as staff_service
-from staff.models import Role
 from staff.schemas import PartnerAccountCreate, StaffOut
 
 router = APIRouter(prefix="/v1", tags=["partners"])

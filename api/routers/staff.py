@@ -5,8 +5,9 @@ import uuid
 from fastapi import APIRouter, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from cityid.roles import Role
 from staff import service as staff_service
-from staff.models import Role, StaffAccount
+from staff.models import StaffAccount
 from staff.schemas import StaffCreate, StaffOut, StaffUpdate
 
 router = APIRouter(prefix="/v1/staff", tags=["staff"])

@@ -16,8 +16,9 @@ from api.web import forms, pages
 from api.web.csrf import StaffForm
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from cityid.roles import PARTNER_ROLES, Role
 from staff import service as staff_service
-from staff.models import PARTNER_ROLES, Role, StaffAccount
+from staff.models import StaffAccount
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: admin"])
 ACCESS: dict[tuple[str, str], Rule] = {

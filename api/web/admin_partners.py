@@ -19,6 +19,7 @@ from api.web.chart import month_bars
 from api.web.csrf import StaffForm
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from cityid.roles import Role
 from partners import keys as partner_keys
 from partners import service as partners
 from partners.schemas import KeyCreate, PartnerCreate, PartnerUpdate, Policy
@@ -26,7 +27,6 @@ from redemption import benefits as catalogue
 from redemption import reports
 from redemption.schemas import BenefitCreate, BenefitUpdate
 from staff import service as staff_service
-from staff.models import Role
 from staff.schemas import PartnerAccountCreate
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: admin"])
@@ -200,7 +200,7 @@ def create_partner_admin(partner_id: uuid.UUID, form: StaffForm, principal: page
     new = forms.validated(PartnerAccountCreate, {
         "username": username.lower() if username else None,
         "password": password if isinstance(password, str) else None,
-        "role": "partner_admin"}, {"username": "Username", "password": "Initial password"})
+        "role": Role.PARTNER_ADMIN}, {"username": "Username", "password": "Initial password"})
     staff_service.create_account(session, actor=principal.actor, username=new.username,
                                  password=new.password, role=Role.PARTNER_ADMIN,
                                  clock=runtime.clock, partner_id=partner_id)

@@ -17,6 +17,7 @@ from api.deps import RuntimeDep, SessionDep
 from api.web import forms, pages
 from api.web.clerk import DESK, application_error, application_url
 from api.web.csrf import StaffForm
+from idcard import actions as card_actions
 from idcard import service as cards
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: clerk"])
@@ -51,8 +52,8 @@ def card_pdf(card_id: uuid.UUID, principal: pages.StaffPage, session: SessionDep
 def report_lost_or_stolen(reference: str, card_id: uuid.UUID, form: StaffForm,
                           principal: pages.StaffPage, session: SessionDep,
                           runtime: RuntimeDep) -> Response:
-    cards.revoke(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                 reason=forms.card_action(form).reason)
+    card_actions.revoke(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
+                        reason=forms.card_action(form).reason)
     return pages.see_other(application_url(reference) + "#cards")
 
 
@@ -60,8 +61,8 @@ def report_lost_or_stolen(reference: str, card_id: uuid.UUID, form: StaffForm,
 @pages.on_error(application_error("cards"))
 def replace(reference: str, card_id: uuid.UUID, form: StaffForm, principal: pages.StaffPage,
             session: SessionDep, runtime: RuntimeDep) -> Response:
-    cards.replace(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                  reason=forms.card_action(form).reason)
+    card_actions.replace(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
+                         reason=forms.card_action(form).reason)
     return pages.see_other(application_url(reference) + "#cards")
 
 
@@ -69,6 +70,6 @@ def replace(reference: str, card_id: uuid.UUID, form: StaffForm, principal: page
 @pages.on_error(application_error("cards"))
 def renew(reference: str, card_id: uuid.UUID, form: StaffForm, principal: pages.StaffPage,
           session: SessionDep, runtime: RuntimeDep) -> Response:
-    cards.renew(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
-                reason=forms.card_action(form).reason)
+    card_actions.renew(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
+                       reason=forms.card_action(form).reason)
     return pages.see_other(application_url(reference) + "#cards")

@@ -25,8 +25,10 @@ from cityid.errors import AppError
 from enrollment import service as enrollment
 from enrollment.reference import InvalidReference, normalise_reference
 from enrollment.schemas import ApplicationOut
+from enrollment.states import BEFORE_DECISION, ApplicationStatus
 from idcard import issuing
 from idcard import service as cards
+from idcard.lifecycle import lifecycle
 from idcard.schemas import CardOut
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: clerk"])
@@ -50,7 +52,6 @@ CARD_LANGUAGES = {"en": "English", "es": "Spanish", "zh": "Chinese", "ru": "Russ
                   "fr": "French", "pl": "Polish", "it": "Italian", "ur": "Urdu", "yi": "Yiddish",
                   "ja": "Japanese", "pt": "Portuguese", "hi": "Hindi", "tl": "Tagalog",
                   "vi": "Vietnamese"}
-BEFORE_DECISION = frozenset({"draft", "submitted", "in_review", "needs_documents"})
 
 
 def words(code: str) -> str:
@@ -75,9 +76,8 @@ def _document_kinds(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def _card_reasons(role: str | None) -> dict[str, list[str]]:
-    rules = cards.lifecycle_rules()
-    return {action: [r for r, roles in rules[action].items() if role in roles]
-            for action in ("revoke", "replace", "renew")}
+    rules = lifecycle()
+    return {action: rules.reasons_for(action, role) for action in ("revoke", "replace", "renew")}
 
 
 def show_application(request: Request, principal: Principal, view: ApplicationOut,
@@ -108,7 +108,7 @@ def _read_page(principal: Principal, session: Session, runtime: Runtime,
     view = enrollment.get_application(session, desk=runtime.enrollment, actor=principal.actor,
                                       reference=reference)
     card_list: list[CardOut] = []
-    if view.status not in BEFORE_DECISION and view.status != "denied":
+    if view.status not in BEFORE_DECISION and view.status != ApplicationStatus.DENIED:
         card_list = cards.cards_for_application(session, desk=runtime.cards,
                                                 actor=principal.actor, reference=reference)
     return view, card_list
@@ -244,6 +244,6 @@ def decide(reference: str, form: StaffForm, principal: pages.StaffPage, session:
     """An approval issues the card in the same transaction; the page then shows it."""
     view = issuing.decide_and_issue_card(session, desk=runtime.cards, actor=principal.actor,
                                          reference=reference, decision=forms.decision(form))
-    anchor = "#cards" if view.status == "card_issued" else "#workflow"
+    anchor = "#cards" if view.status == ApplicationStatus.CARD_ISSUED else "#workflow"
     return pages.see_other(application_url(view.reference) + anchor)
 

@@ -29,6 +29,7 @@ from api.errors import HTTP_CODES, STATUS_FOR_KIND
 from api.runtime import Runtime
 from api.web import csrf
 from cityid.errors import AppError, ErrorKind, Forbidden, Unauthenticated
+from cityid.roles import Role
 from staff.errors import InvalidToken
 
 log = logging.getLogger("cityid.web")
@@ -40,8 +41,9 @@ templates = Jinja2Templates(env=jinja2.Environment(
     lstrip_blocks=True))
 
 # Where each role starts (the sign-in page sends it there; the pages' brand link goes back).
-HOME = {"clerk": "/clerk", "supervisor": "/clerk", "admin": "/admin", "auditor": "/admin",
-        "partner_admin": "/partner", "partner_desk": "/partner"}
+HOME: dict[str, str] = {
+    Role.CLERK: "/clerk", Role.SUPERVISOR: "/clerk", Role.ADMIN: "/admin", Role.AUDITOR: "/admin",
+    Role.PARTNER_ADMIN: "/partner", Role.PARTNER_DESK: "/partner"}
 
 
 def home_of(principal: Principal | None) -> str:

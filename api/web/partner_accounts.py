@@ -17,8 +17,9 @@ from api.web import forms, pages
 from api.web.csrf import StaffForm
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from cityid.roles import Role
 from staff import service as staff_service
-from staff.models import Role, StaffAccount
+from staff.models import StaffAccount
 from staff.schemas import PartnerAccountCreate
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: partner"])
@@ -72,7 +73,7 @@ def add_account(form: StaffForm, principal: pages.StaffPage, session: SessionDep
     new = forms.validated(PartnerAccountCreate, {
         "username": username.lower() if username else None,
         "password": password if isinstance(password, str) else None,
-        "role": "partner_desk"}, LABELS)
+        "role": Role.PARTNER_DESK}, LABELS)
     staff_service.create_account(session, actor=principal.actor, username=new.username,
                                  password=new.password, role=Role.PARTNER_DESK,
                                  clock=runtime.clock, partner_id=_partner_id(principal))

@@ -8,10 +8,10 @@ import click
 
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from cityid.roles import PROGRAM_ROLES, Role
 from entry.cli.common import command_runtime, fail
 from privacy.audit import Actor
 from staff import service as staff_service
-from staff.models import Role
 
 
 @click.group("staff", help="Staff accounts.")
@@ -22,7 +22,7 @@ def staff() -> None:
 @staff.command("add", help="Add a staff account; the password is read from a prompt or stdin.")
 @click.argument("username")
 @click.option("--role", required=True,
-              type=click.Choice(["clerk", "supervisor", "admin", "auditor"]))
+              type=click.Choice([r.value for r in Role if r in PROGRAM_ROLES]))
 def staff_add(username: str, role: str) -> None:
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -32,7 +32,7 @@ def staff_add(username: str, role: str) -> None:
 
     try:
         with unit_of_work(runtime.sessions) as session:
-            staff_service.create_account(session, actor=Actor("cli", "admin"), username=username,
+            staff_service.create_account(session, actor=Actor("cli", Role.ADMIN), username=username,
                                          password=password, role=Role(role), clock=runtime.clock)
     except AppError as exc:
         fail(exc.detail)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cityid.db import unit_of_work
+from cityid.roles import Role
 from entry.cli.common import command_runtime
 from idcard import service as card_service
 from privacy.audit import Actor
@@ -46,7 +47,7 @@ def cards_print(status: str, out: Path) -> None:
     try:
         with unit_of_work(runtime.sessions) as session:
             count = card_service.print_batch(session, desk=runtime.cards,
-                                             actor=Actor("cli", "supervisor"),
+                                             actor=Actor("cli", Role.SUPERVISOR),
                                              fulfilment=fulfilment, write=write,
                                              progress=progress)
     finally:

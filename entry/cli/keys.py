@@ -14,6 +14,7 @@ import click
 
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from cityid.roles import Role
 from cityid.settings import Settings, get_settings
 from entry.cli.common import command_runtime, fail
 from idcard.cose import generate_verifier_key
@@ -245,7 +246,7 @@ def keys_export_verifier(partner_id: Any, out: Path) -> None:
     try:
         with unit_of_work(runtime.sessions) as session:
             jwks = partner_service.export_verifier_keys(
-                session, desk=runtime.cards, actor=Actor("cli", "admin"), partner_id=partner_id)
+                session, desk=runtime.cards, actor=Actor("cli", Role.ADMIN), partner_id=partner_id)
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(jwks, handle, indent=2)

@@ -9,6 +9,7 @@ import sys
 import click
 
 from cityid.errors import AppError
+from cityid.roles import Role
 from cityid.settings import get_settings
 from entry.cli.common import command_runtime, fail
 from entry.cli.service import prepare
@@ -37,7 +38,7 @@ def seed(count: int, batch: int, workers: int | None) -> None:
                 made += n
                 bar.update(n)
 
-            seeding.seed(runtime.sessions, seed_plan, desk=desk, actor=Actor("cli", "admin"),
+            seeding.seed(runtime.sessions, seed_plan, desk=desk, actor=Actor("cli", Role.ADMIN),
                          batch=batch, workers=workers or os.cpu_count() or 1,
                          on_progress=progress)
     except AppError as exc:

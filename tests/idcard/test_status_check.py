@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from api.runtime import Runtime
 from cityid.db import unit_of_work
 from enrollment import i18n
-from idcard import service as cards
+from idcard import actions as card_actions
 from tests.factories import KNOWN_DOB
 from tests.web.conftest import SUPERVISOR_ACTOR, issued_application
 
@@ -37,8 +37,8 @@ def test_a_revoked_card_is_reported_as_revoked_in_each_language(
         client: TestClient, runtime: Runtime, lang: str) -> None:
     reference, card_id = issued_application(runtime)
     with unit_of_work(runtime.sessions) as session:
-        cards.revoke(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
-                     card_id=uuid.UUID(card_id), reason="lost")
+        card_actions.revoke(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
+                            card_id=uuid.UUID(card_id), reason="lost")
     answer = _check(client, reference, lang)
     label, next_step = i18n.card_message("revoked", lang)
     assert (answer["status"], answer["label"], answer["next_step"]) == (
@@ -50,8 +50,8 @@ def test_a_replacement_card_makes_the_status_active_again(client: TestClient,
                                                           runtime: Runtime) -> None:
     reference, card_id = issued_application(runtime)
     with unit_of_work(runtime.sessions) as session:
-        cards.replace(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
-                      card_id=uuid.UUID(card_id), reason="lost")
+        card_actions.replace(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
+                             card_id=uuid.UUID(card_id), reason="lost")
     assert _check(client, reference, "es")["status"] == "card_issued"
 
 

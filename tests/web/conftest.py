@@ -18,6 +18,7 @@ from cityid.db import unit_of_work
 from enrollment import duplicates
 from enrollment import service as enrollment
 from enrollment.schemas import ApplicationCreate, DecisionIn, DocumentIn
+from idcard import actions as card_actions
 from idcard import issuing
 from idcard import service as cards
 from partners import repository as partner_repository
@@ -149,8 +150,8 @@ def make_membership(runtime: Runtime, partner_id: uuid.UUID,
 
 def revoke_card(runtime: Runtime, card_id: str) -> None:
     with unit_of_work(runtime.sessions) as session:
-        cards.revoke(session, desk=runtime.cards, actor=CLERK_ACTOR,
-                     card_id=uuid.UUID(card_id), reason="stolen")
+        card_actions.revoke(session, desk=runtime.cards, actor=CLERK_ACTOR,
+                            card_id=uuid.UUID(card_id), reason="stolen")
 
 
 PartnerSignIn = Callable[[TestClient, str, uuid.UUID], str]

@@ -17,7 +17,7 @@ from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
 from enrollment import i18n
-from idcard import service as cards
+from idcard import actions as card_actions
 from privacy.audit import Actor
 from tests.web import test_browser as shared
 from tests.web.conftest import (
@@ -144,14 +144,14 @@ def test_a_suspended_then_expired_card_reads_as_such_on_the_status_page(
     page = tab.page
     reference, card_id = issued_application(runtime)
     with unit_of_work(runtime.sessions) as session:
-        cards.suspend(session, desk=runtime.cards, actor=SUPERVISOR,
-                      card_id=uuid.UUID(card_id), reason="under_investigation")
+        card_actions.suspend(session, desk=runtime.cards, actor=SUPERVISOR,
+                             card_id=uuid.UUID(card_id), reason="under_investigation")
     page.goto("/status?lang=ko")
     _check_status(tab, reference)
     expect(page.locator(".status-label")).to_have_text(i18n.card_message("suspended", "ko")[0])
     with unit_of_work(runtime.sessions) as session:
-        cards.unsuspend(session, desk=runtime.cards, actor=SUPERVISOR,
-                        card_id=uuid.UUID(card_id), reason="investigation_closed")
+        card_actions.unsuspend(session, desk=runtime.cards, actor=SUPERVISOR,
+                               card_id=uuid.UUID(card_id), reason="investigation_closed")
     assert isinstance(clock, FixedClock)
     clock.advance(timedelta(days=6 * 366))
     page.goto("/status?lang=ru")
