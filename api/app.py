@@ -25,6 +25,7 @@ from api.routers import (
     auth,
     cards,
     duplicates,
+    fulfilment,
     impact,
     ops,
     oversight,
@@ -42,7 +43,8 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 # The partner routes come first: they take most of the traffic, and a request is matched
 # against the routes in this order.
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
-           applications.router, duplicates.router, status.router, cards.router, wellknown.router,
+           applications.router, duplicates.router, status.router, cards.router, fulfilment.router,
+           wellknown.router,
            partners.router, oversight.router, impact.router, web_router)
 
 

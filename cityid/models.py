@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "enrollment.models",
     "idcard.models",
     "redemption.models",
+    "fulfilment.models",
 )
 
 

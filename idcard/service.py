@@ -31,6 +31,7 @@ from idcard.credential import (
 )
 from idcard.errors import (
     CardNotFound,
+    CardNotPrintable,
     IllegalCardTransition,
     NoSigningKey,
     NotLatestCard,
@@ -342,6 +343,9 @@ def card_image(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.
 
 def card_pdf(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID) -> bytes:
     card = _card(session, card_id)
+    # A revoked, suspended or expired card is never printed: it would be handed out as valid.
+    if effective_status(card, desk.clock.today()) != "active":
+        raise CardNotPrintable()
     pdf = render.render_pdf([_render_sides(session, desk, card)])
     audit.record(session, actor=actor, action="card.print_file", subject=_pseudonym(desk, card.id),
                  clock=desk.clock)

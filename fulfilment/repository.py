@@ -1,0 +1,89 @@
+"""All SQL of fulfilment/."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from enrollment.models import Application
+from fulfilment.models import CardFulfilment, PrintBatch
+from idcard.models import Card
+
+
+def add(session: Session, row: CardFulfilment | PrintBatch) -> None:
+    session.add(row)
+    session.flush()
+
+
+def record_of(session: Session, card_id: uuid.UUID, *,
+              for_update: bool = False) -> CardFulfilment | None:
+    stmt = select(CardFulfilment).where(CardFulfilment.card_id == card_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def card(session: Session, card_id: uuid.UUID, *, for_update: bool = False) -> Card | None:
+    stmt = select(Card).where(Card.id == card_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def delivery_of(session: Session, application_id: uuid.UUID | None) -> str | None:
+    if application_id is None:
+        return None
+    return session.scalar(select(Application.delivery).where(Application.id == application_id))
+
+
+def _site_expr(default_site: str) -> ColumnElement[str]:
+    # A card nobody assigned yet is queued at the default site.
+    return func.coalesce(CardFulfilment.site_code, default_site)
+
+
+def cards_to_print(session: Session, *, site_code: str, default_site: str, today: date,
+                   limit: int | None = None, for_update: bool = False) -> Sequence[Card]:
+    """Active, unexpired cards waiting at a site and in no batch yet, oldest first."""
+    stmt = (select(Card).outerjoin(CardFulfilment, CardFulfilment.card_id == Card.id)
+            .where(Card.fulfilment == "to_print", Card.status == "active",
+                   Card.expires_on >= today, CardFulfilment.batch_id.is_(None),
+                   _site_expr(default_site) == site_code)
+            .order_by(Card.issued_at, Card.id))
+    if limit:
+        stmt = stmt.limit(limit)
+    if for_update:
+        stmt = stmt.with_for_update(of=Card)
+    return session.scalars(stmt).all()
+
+
+def get_batch(session: Session, batch_id: uuid.UUID, *,
+              for_update: bool = False) -> PrintBatch | None:
+    stmt = select(PrintBatch).where(PrintBatch.id == batch_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def cards_of_batch(session: Session, batch_id: uuid.UUID) -> Sequence[tuple[Card,
+                                                                            CardFulfilment]]:
+    rows = session.execute(
+        select(Card, CardFulfilment).join(CardFulfilment, CardFulfilment.card_id == Card.id)
+        .where(CardFulfilment.batch_id == batch_id).order_by(Card.issued_at, Card.id)).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def batches(session: Session, *, site_code: str | None, limit: int) -> Sequence[PrintBatch]:
+    stmt = select(PrintBatch).order_by(PrintBatch.created_at.desc()).limit(limit)
+    if site_code is not None:
+        stmt = stmt.where(PrintBatch.site_code == site_code)
+    return session.scalars(stmt).all()
+
+
+def latest_card_of_application(session: Session, application_id: uuid.UUID) -> Card | None:
+    # A replacement or a renewal is a later issue of the same application's card.
+    return session.scalars(select(Card).where(Card.application_id == application_id)
+                           .order_by(Card.issue_number.desc()).limit(1)).first()
