@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock, system_clock
 from cityid.errors import NotFound, Throttled
 from cityid.ratelimit import Limit, RateLimiter
-from enrollment import i18n, repository
+from enrollment import i18n, repository, review
 from enrollment.errors import (
     ApplicationNotEditable,
     ApplicationNotFound,
@@ -349,6 +349,7 @@ def decide(session: Session, *, desk: EnrollmentDesk, actor: Actor, reference: s
 
 def _check_approvable(session: Session, desk: EnrollmentDesk, actor: Actor,
                       application: Application, decision: DecisionIn) -> None:
+    review.check_approver(intake_by=application.created_by, actor=actor)
     flags = repository.duplicate_flags_of(session, application.id)
     if any(f.status == "open" for f in flags):
         raise DuplicateUnresolved()

@@ -241,6 +241,8 @@ def review(reference: str, _form: StaffForm, principal: pages.StaffPage, session
 def decide(reference: str, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
            runtime: RuntimeDep) -> Response:
     """An approval issues the card in the same transaction; the page then shows it."""
+    if forms.text(form, "outcome") == "deny":
+        forms.confirmed(form)
     view = cards.decide_application(session, desk=runtime.cards, actor=principal.actor,
                                     reference=reference, decision=forms.decision(form))
     anchor = "#cards" if view.status == "card_issued" else "#workflow"
