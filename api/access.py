@@ -83,6 +83,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/print-batches"): only(CLERK, SUPERVISOR),
     ("GET", "/v1/print-batches/{batch_id}/print.pdf"): only(CLERK, SUPERVISOR),
     ("POST", "/v1/print-batches/{batch_id}/printed"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/worklists/{worklist}"): only(CLERK, SUPERVISOR),
     ("GET", "/.well-known/cityid/jwks.json"): PUBLIC,
     ("GET", "/.well-known/cityid/status-list"): PUBLIC,
     ("GET", "/.well-known/cityid/audit-head"): PUBLIC,

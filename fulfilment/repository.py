@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from enrollment.models import Application
+from enrollment.models import Application, DuplicateFlag
 from fulfilment.models import CardFulfilment, PrintBatch
 from idcard.models import Card
 
@@ -87,3 +87,47 @@ def latest_card_of_application(session: Session, application_id: uuid.UUID) -> C
     # A replacement or a renewal is a later issue of the same application's card.
     return session.scalars(select(Card).where(Card.application_id == application_id)
                            .order_by(Card.issue_number.desc()).limit(1)).first()
+
+
+# --- worklists ------------------------------------------------------------------------------
+
+
+def applications_in(session: Session, statuses: Sequence[str], *, before: datetime | None,
+                    exclude_created_by: str | None = None, limit: int) -> Sequence[Application]:
+    """Applications in ``statuses``, the longest waiting first (by their last change)."""
+    stmt = select(Application).where(Application.status.in_(statuses))
+    if before is not None:
+        stmt = stmt.where(Application.updated_at <= before)
+    if exclude_created_by is not None:
+        stmt = stmt.where(Application.created_by != exclude_created_by)
+    return session.scalars(stmt.order_by(Application.updated_at, Application.id)
+                           .limit(limit)).all()
+
+
+def open_duplicates(session: Session, *, before: datetime | None,
+                    limit: int) -> Sequence[tuple[DuplicateFlag, Application]]:
+    stmt = (select(DuplicateFlag, Application)
+            .join(Application, Application.id == DuplicateFlag.application_id)
+            .where(DuplicateFlag.status == "open"))
+    if before is not None:
+        stmt = stmt.where(DuplicateFlag.created_at <= before)
+    rows = session.execute(stmt.order_by(DuplicateFlag.created_at).limit(limit)).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def cards_in(session: Session, states: Sequence[str], *, site_code: str | None,
+             default_site: str, before: datetime | None,
+             limit: int) -> Sequence[tuple[Card, CardFulfilment | None, Application | None]]:
+    """Cards in fulfilment ``states`` (active ones only: others leave the desk's lists), with
+    their fulfilment record and application, the longest waiting first."""
+    since = func.coalesce(CardFulfilment.updated_at, Card.issued_at)
+    stmt = (select(Card, CardFulfilment, Application)
+            .outerjoin(CardFulfilment, CardFulfilment.card_id == Card.id)
+            .outerjoin(Application, Application.id == Card.application_id)
+            .where(Card.fulfilment.in_(states), Card.status == "active"))
+    if site_code is not None:
+        stmt = stmt.where(_site_expr(default_site) == site_code)
+    if before is not None:
+        stmt = stmt.where(since <= before)
+    rows = session.execute(stmt.order_by(since, Card.id).limit(limit)).all()
+    return [(row[0], row[1], row[2]) for row in rows]

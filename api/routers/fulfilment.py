@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from api.runtime import Runtime
 from fulfilment import service as fulfilment
+from fulfilment import worklists
 from fulfilment.schemas import BatchIn, BatchOut, FulfilmentOut, PickupIn, SiteIn
 from fulfilment.service import FulfilmentDesk
 from fulfilment.states import Step
+from fulfilment.worklists import Worklist, WorklistOut
 
 router = APIRouter(prefix="/v1", tags=["fulfilment"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -95,3 +99,16 @@ def confirm_printed(batch_id: uuid.UUID, principal: PrincipalDep, session: Sessi
                     runtime: RuntimeDep) -> BatchOut:
     return fulfilment.confirm_printed(session, desk=_desk(runtime), actor=principal.actor,
                                       batch_id=batch_id)
+
+
+@router.get("/worklists/{worklist}", response_model=WorklistOut)
+def get_worklist(worklist: Worklist, principal: PrincipalDep, session: SessionDep,
+                 runtime: RuntimeDep, site: str | None = None,
+                 min_age_hours: Annotated[int | None, Query(ge=0, le=24 * 365)] = None
+                 ) -> WorklistOut:
+    """References, states, sites and waiting times only: no one's personal data."""
+    return worklists.worklist(session, desk=_desk(runtime), actor=principal.actor,
+                              query=worklists.Query(
+                                  worklist, site_code=site,
+                                  min_age=timedelta(hours=min_age_hours)
+                                  if min_age_hours is not None else None))
