@@ -84,6 +84,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/print-batches/{batch_id}/print.pdf"): only(CLERK, SUPERVISOR),
     ("POST", "/v1/print-batches/{batch_id}/printed"): only(CLERK, SUPERVISOR),
     ("GET", "/v1/worklists/{worklist}"): only(CLERK, SUPERVISOR),
+    # operating numbers (fulfilment/numbers.py): aggregates, small cells withheld
+    ("GET", "/v1/reports/operations"): only(SUPERVISOR, ADMIN, AUDITOR),
+    ("GET", "/v1/reports/operations.csv"): only(SUPERVISOR, ADMIN, AUDITOR),
     ("GET", "/.well-known/cityid/jwks.json"): PUBLIC,
     ("GET", "/.well-known/cityid/status-list"): PUBLIC,
     ("GET", "/.well-known/cityid/audit-head"): PUBLIC,

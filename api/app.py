@@ -27,6 +27,7 @@ from api.routers import (
     duplicates,
     fulfilment,
     impact,
+    operations,
     ops,
     oversight,
     partner,
@@ -45,7 +46,8 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, fulfilment.router,
            wellknown.router,
-           partners.router, oversight.router, impact.router, web_router)
+           partners.router, oversight.router, impact.router, operations.router,
+           web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

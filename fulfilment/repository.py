@@ -131,3 +131,31 @@ def cards_in(session: Session, states: Sequence[str], *, site_code: str | None,
         stmt = stmt.where(since <= before)
     rows = session.execute(stmt.order_by(since, Card.id).limit(limit)).all()
     return [(row[0], row[1], row[2]) for row in rows]
+
+
+# --- operating numbers ----------------------------------------------------------------------
+
+
+def applications_between(session: Session, since: datetime, until: datetime
+                         ) -> Sequence[tuple[datetime, str, datetime | None, str | None]]:
+    rows = session.execute(
+        select(Application.created_at, Application.status, Application.decided_at,
+               Application.decision_reason)
+        .where(Application.created_at >= since, Application.created_at < until)
+        .execution_options(yield_per=5000)).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def fulfilments_between(session: Session, since: datetime, until: datetime
+                        ) -> Sequence[tuple[datetime, str, datetime | None, datetime | None,
+                                            datetime | None, datetime | None]]:
+    """For each card of an application made in the window: when the application was made, the
+    card's site and when it was mailed, returned and picked up."""
+    rows = session.execute(
+        select(Application.created_at, CardFulfilment.site_code, CardFulfilment.mailed_at,
+               CardFulfilment.returned_at, CardFulfilment.picked_up_at,
+               CardFulfilment.not_received_at)
+        .join(Card, Card.application_id == Application.id)
+        .join(CardFulfilment, CardFulfilment.card_id == Card.id)
+        .where(Application.created_at >= since, Application.created_at < until)).all()
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]

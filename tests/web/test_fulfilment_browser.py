@@ -13,9 +13,11 @@ from api.runtime import Runtime
 from cityid.db import unit_of_work
 from enrollment import i18n
 from enrollment import service as enrollment
+from tests.web import test_browser as shared
 from tests.web.conftest import CLERK_ACTOR, new_application
-from tests.web.test_browser import Tab, _check_status, _sign_in, base_url, browser, tab  # noqa: F401
-from tests.web.test_browser import axe_source  # noqa: F401
+from tests.web.test_browser import Tab, _check_status, _sign_in
+
+browser, axe_source, base_url, tab = shared.browser, shared.axe_source, shared.base_url, shared.tab
 
 pytestmark = pytest.mark.second_pair_of_eyes
 
