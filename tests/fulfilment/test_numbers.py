@@ -47,7 +47,9 @@ def seed(runtime: Runtime) -> dict[str, Any]:
     resident = uuid.uuid4()
     first_moment = datetime(START.year, START.month, START.day, tzinfo=UTC)
     span = int((timedelta(weeks=12)).total_seconds())
-    applications, cards, fulfilments = [], [], []
+    applications: list[dict[str, Any]] = []
+    cards: list[dict[str, Any]] = []
+    fulfilments: list[dict[str, Any]] = []
     by_state: Counter[tuple[str, str]] = Counter()
     denials: Counter[str] = Counter()
     to_decision: list[float] = []
