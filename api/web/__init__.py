@@ -19,6 +19,7 @@ from api.web import (
     clerk,
     docs,
     fulfilment_desk,
+    operations,
     partner,
     partner_accounts,
     queue,
@@ -27,7 +28,7 @@ from api.web import (
 )
 
 AREAS = (assets, signin, status, clerk, cards, fulfilment_desk, queue, admin, admin_partners,
-         partner, partner_accounts, docs)
+         partner, partner_accounts, docs, operations)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}
