@@ -90,7 +90,9 @@ def seed(runtime: Runtime) -> dict[str, Any]:
                 "expires_on": decided.date() + timedelta(days=1800), "credential_enc": b"x",
                 "fulfilment": "picked_up"})
             mailed = decided + timedelta(days=2)
-            back = i % 1000 == 0 and (site == "main" or i % 3000 == 0)
+            # Many returns at main, a handful (a withheld cell) at bronx_hub.
+            back = (site == "main" and i % 1000 == 0) or (site == "bronx_hub"
+                                                          and i % 20_000 == 20)
             picked = mailed + timedelta(days=3 + i % 11) if back or i % 60 == 0 else None
             fulfilments.append({
                 "card_id": card_id, "site_code": site, "queued_at": decided,
@@ -157,7 +159,7 @@ def test_the_numbers_of_100000_applications_and_their_suppression(
         dict(expected["denials"])
     returned = {c["key"]["site"]: c for c in report["undeliverable_by_site"]}
     assert returned["main"]["count"] == expected["returned"]["main"] >= 10
-    assert expected["returned"]["bronx_hub"] < 10
+    assert 0 < expected["returned"]["bronx_hub"] < 10
     assert returned["bronx_hub"] == {"key": {"site": "bronx_hub"}, "count": None,
                                      "suppressed": True}
 
