@@ -38,6 +38,11 @@ class DuplicateConfirmed(Conflict):
     title = "A supervisor found this application duplicates another; it cannot be approved"
 
 
+class SecondPairOfEyesRequired(Forbidden):
+    code = "second_pair_of_eyes_required"
+    title = "Another clerk or a supervisor approves an application you took in"
+
+
 class OverrideNeedsSupervisor(Forbidden):
     code = "override_needs_supervisor"
     title = "Only a supervisor can approve an application the rulebook does not satisfy"

@@ -27,6 +27,10 @@ STATUSES = tuple(ApplicationStatus)
 # what matters to the applicant is whether it still works, not that it was made.
 CARD_STATES = ("suspended", "revoked", "expired")
 
+# A card's fulfilment states with a message of their own (fulfilment/); mailed, ready for pickup
+# and picked up are told with the application statuses of the same name.
+FULFILMENT_STATES = ("to_print", "printed", "returned", "not_received")
+
 # Babel/CLDR locale of each supported language; the program offers Simplified Chinese only.
 LOCALE_IDS: Mapping[str, str] = {lang: lang for lang in SUPPORTED} | {"zh": "zh_Hans"}
 
@@ -36,6 +40,7 @@ THROTTLED_KEY = "status_check.throttled"
 MESSAGE_KEYS = frozenset(
     [f"status.{status}.{part}" for status in STATUSES for part in ("label", "next")]
     + [f"card.{state}.{part}" for state in CARD_STATES for part in ("label", "next")]
+    + [f"fulfilment.{state}.{part}" for state in FULFILMENT_STATES for part in ("label", "next")]
     + [NOT_FOUND_KEY, THROTTLED_KEY]
 )
 
@@ -138,6 +143,14 @@ def card_message(state: str, lang: str) -> tuple[str, str]:
         raise ValueError(f"no status message for a card that is {state!r}")
     catalog = _catalog(lang)
     return catalog[f"card.{state}.label"], catalog[f"card.{state}.next"]
+
+
+def fulfilment_message(state: str, lang: str) -> tuple[str, str]:
+    """Where an active card is on its way to the holder, and the next step, in ``lang``."""
+    if state not in FULFILMENT_STATES:
+        raise ValueError(f"no fulfilment message for {state!r}")
+    catalog = _catalog(lang)
+    return catalog[f"fulfilment.{state}.label"], catalog[f"fulfilment.{state}.next"]
 
 
 def not_found_message(lang: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock
 from cityid.ratelimit import Limit
 from cityid.roles import Role
-from enrollment import repository
+from enrollment import repository, review
 from enrollment.errors import (
     ApplicationNotEditable,
     ApplicationNotFound,
@@ -282,6 +282,7 @@ def decide(session: Session, *, desk: EnrollmentDesk, actor: Actor, reference: s
 
 def _check_approvable(session: Session, desk: EnrollmentDesk, actor: Actor,
                       application: Application, decision: DecisionIn) -> None:
+    review.check_approver(intake_by=application.created_by, actor=actor)
     flags = repository.duplicate_flags_of(session, application.id)
     if any(f.status == "open" for f in flags):
         raise DuplicateUnresolved()

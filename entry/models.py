@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 import enrollment.models
+import fulfilment.models
 import idcard.models
 import oversight.models
 import partners.models
@@ -16,7 +17,7 @@ import staff.models
 from cityid.db import Base
 
 MODEL_MODULES = (privacy.models, partners.models, staff.models, enrollment.models,
-                 idcard.models, redemption.models, oversight.models)
+                 idcard.models, fulfilment.models, redemption.models, oversight.models)
 
 
 def import_all_models() -> MetaData:

@@ -8,6 +8,11 @@ class CardNotFound(NotFound):
     title = "No such card"
 
 
+class CardNotPrintable(Conflict):
+    code = "card_not_printable"
+    title = "A revoked, suspended or expired card is never printed"
+
+
 class IllegalCardTransition(Conflict):
     code = "illegal_card_transition"
     title = "The card cannot take that step from its current status"

@@ -24,7 +24,7 @@ from idcard.credential import (
     issue_credential,
     public_jwks,
 )
-from idcard.errors import CardNotFound, NoSigningKey, NoVerifierKey
+from idcard.errors import CardNotFound, CardNotPrintable, NoSigningKey, NoVerifierKey
 
 # Issuing and seeding build a card's dates the one way the lifecycle counts them.
 from idcard.lifecycle import add_years as add_years
@@ -292,6 +292,9 @@ def card_image(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.
 
 def card_pdf(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID) -> bytes:
     card = load_card(session, card_id)
+    # A revoked, suspended or expired card is never printed: it would be handed out as valid.
+    if effective_status(card, desk.clock.today()) != CardStatus.ACTIVE:
+        raise CardNotPrintable()
     pdf = render.render_pdf([_render_sides(session, desk, card)])
     audit.record(session, actor=actor, action="card.print_file",
                  subject=card_pseudonym(desk, card.id), clock=desk.clock)

@@ -85,6 +85,19 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _one_clerk_approves(request: pytest.FixtureRequest,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests let one clerk take and approve an application, as a city with the second
+    pair of eyes turned off does; tests marked ``second_pair_of_eyes`` run the rule as shipped
+    (on), and tests/enrollment/test_review.py proves the shipped file has it on."""
+    if request.node.get_closest_marker("second_pair_of_eyes") is None:
+        from enrollment import review
+
+        monkeypatch.setattr(review, "review_rules", lambda: review.ReviewRules(
+            second_pair_of_eyes=False, may_approve_own=frozenset()))
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     """Override in a test module to change settings for its tests."""

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Request
 from api.deps import RuntimeDep, SessionDep, client_address
 from enrollment import i18n
 from enrollment.schemas import StatusCheckIn, StatusOut
-from idcard import status_check
+from fulfilment import status_check
 
 router = APIRouter(prefix="/v1", tags=["applicants"])
 

@@ -18,6 +18,8 @@ from api.web import (
     cards,
     clerk,
     docs,
+    fulfilment_desk,
+    operations,
     partner,
     partner_accounts,
     queue,
@@ -25,8 +27,8 @@ from api.web import (
     status,
 )
 
-AREAS = (assets, signin, status, clerk, cards, queue, admin, admin_partners,
-         partner, partner_accounts, docs)
+AREAS = (assets, signin, status, clerk, cards, fulfilment_desk, queue, admin, admin_partners,
+         partner, partner_accounts, docs, operations)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}

@@ -52,6 +52,7 @@ def card_pdf(card_id: uuid.UUID, principal: pages.StaffPage, session: SessionDep
 def report_lost_or_stolen(reference: str, card_id: uuid.UUID, form: StaffForm,
                           principal: pages.StaffPage, session: SessionDep,
                           runtime: RuntimeDep) -> Response:
+    forms.confirmed(form)
     card_actions.revoke(session, desk=runtime.cards, actor=principal.actor, card_id=card_id,
                         reason=forms.card_action(form).reason)
     return pages.see_other(application_url(reference) + "#cards")

@@ -242,6 +242,8 @@ def review(reference: str, _form: StaffForm, principal: pages.StaffPage, session
 def decide(reference: str, form: StaffForm, principal: pages.StaffPage, session: SessionDep,
            runtime: RuntimeDep) -> Response:
     """An approval issues the card in the same transaction; the page then shows it."""
+    if forms.text(form, "outcome") == "deny":
+        forms.confirmed(form)
     view = issuing.decide_and_issue_card(session, desk=runtime.cards, actor=principal.actor,
                                          reference=reference, decision=forms.decision(form))
     anchor = "#cards" if view.status == ApplicationStatus.CARD_ISSUED else "#workflow"

@@ -168,6 +168,14 @@ def card_action(form: FormData) -> CardAction:
     return _validate(CardAction, {"reason": text(form, "reason")}, {"reason": "Reason"})
 
 
+def confirmed(form: FormData) -> None:
+    """An irreversible action (a denial, a revocation, a duplicate resolution) is taken only
+    with the page's confirmation box ticked, so a stray click decides nothing."""
+    if not checked(form, "confirm"):
+        raise FormInvalid(["confirm"], {"confirm": "Confirmation"},
+                          ["Tick the box to confirm: this cannot be undone."])
+
+
 def reason(form: FormData, name: str = "reason") -> str:
     value = text(form, name)
     if value is None:

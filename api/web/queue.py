@@ -60,7 +60,9 @@ def queue(request: Request, principal: pages.StaffPage, session: SessionDep,
 @pages.on_error(_show_error)
 def resolve(flag_id: uuid.UUID, form: StaffForm, principal: pages.StaffPage,
             session: SessionDep, runtime: RuntimeDep) -> Response:
+    resolution = forms.reason(form, "resolution")
+    forms.confirmed(form)
     duplicate_queue.resolve_duplicate(session, desk=runtime.enrollment, actor=principal.actor,
                                       flag_id=flag_id,
-                                      resolution=forms.reason(form, "resolution"))
+                                      resolution=resolution)
     return pages.see_other("/clerk/queue")

@@ -23,7 +23,7 @@ from api.web.csrf import CsrfRefused, PublicForm
 from api.web.forms import text
 from cityid.errors import AppError
 from enrollment import i18n
-from idcard import status_check
+from fulfilment import status_check
 
 router = APIRouter(route_class=pages.WebRoute, tags=["web: applicants"])
 ACCESS: dict[tuple[str, str], Rule] = {

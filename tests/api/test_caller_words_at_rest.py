@@ -152,6 +152,17 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
                                                         body={"reason": "cleared"}),
         ("POST", "/v1/cards/{card_id}/replace"): Call("supervisor", card, body={"reason": "lost"}),
         ("POST", "/v1/cards/{card_id}/renew"): Call("supervisor", card, body={"reason": "renewal"}),
+        ("POST", "/v1/cards/{card_id}/fulfilment/site"): Call("supervisor", card,
+                                                              body={"site_code": "bronx_hub"}),
+        ("POST", "/v1/cards/{card_id}/fulfilment/mail"): Call("supervisor", card),
+        ("POST", "/v1/cards/{card_id}/fulfilment/ready"): Call("supervisor", card),
+        ("POST", "/v1/cards/{card_id}/fulfilment/returned"): Call("supervisor", card),
+        ("POST", "/v1/cards/{card_id}/fulfilment/not-received"): Call("supervisor", card),
+        ("POST", "/v1/cards/{card_id}/fulfilment/picked-up"): Call(
+            "supervisor", card, body={"identity_check": "photo_matches_holder"}),
+        ("POST", "/v1/print-batches"): Call("supervisor", body={"site_code": "main"}),
+        ("POST", "/v1/print-batches/{batch_id}/printed"): Call(
+            "supervisor", {"batch_id": str(uuid.uuid4())}),
         ("POST", "/v1/partners"): Call("admin", body={
             "name": "Botanic Garden", "type": "cultural",
             "policy": {"operations": ["verify"], "attributes": ["validity"]}}),

@@ -24,12 +24,13 @@ def _check(client: TestClient, reference: str, lang: str) -> dict[str, str]:
     return answer
 
 
-def test_an_active_card_keeps_the_application_status(client: TestClient,
-                                                     runtime: Runtime) -> None:
+def test_an_active_card_tells_where_it_is_on_its_way(client: TestClient,
+                                                    runtime: Runtime) -> None:
+    # An active card's fulfilment state (fulfilment/status_check.py) says more than "made".
     reference, _ = issued_application(runtime)
     answer = _check(client, reference, "en")
-    assert answer["status"] == "card_issued"
-    assert answer["label"] == i18n.status_message("card_issued", "en")[0]
+    assert answer["status"] == "to_print"
+    assert answer["label"] == i18n.fulfilment_message("to_print", "en")[0]
 
 
 @pytest.mark.parametrize("lang", i18n.SUPPORTED)
@@ -52,7 +53,7 @@ def test_a_replacement_card_makes_the_status_active_again(client: TestClient,
     with unit_of_work(runtime.sessions) as session:
         card_actions.replace(session, desk=runtime.cards, actor=SUPERVISOR_ACTOR,
                              card_id=uuid.UUID(card_id), reason="lost")
-    assert _check(client, reference, "es")["status"] == "card_issued"
+    assert _check(client, reference, "es")["status"] == "to_print"
 
 
 def test_every_catalog_words_every_card_state() -> None:

@@ -199,12 +199,12 @@ def test_a_lost_card_is_revoked_and_replaced_from_the_page(runtime: Runtime,
     card = re.search(r"/cards/([0-9a-f-]{36})/revoke", browser_client.get(url).text)
     assert card
     revoked = browser_client.post(f"{url}/cards/{card.group(1)}/revoke",
-                                  data={"csrf_token": token, "reason": "lost"})
+                                  data={"csrf_token": token, "reason": "lost", "confirm": "on"})
     assert revoked.status_code == 303
     page = browser_client.get(url).text
     assert "Revoked (Lost)" in page
     fraud = browser_client.post(f"{url}/cards/{card.group(1)}/revoke",
-                                data={"csrf_token": token, "reason": "fraud"})
+                                data={"csrf_token": token, "reason": "fraud", "confirm": "on"})
     assert fraud.status_code == 403 and "needs the role" in fraud.text
     replaced = browser_client.post(f"{url}/cards/{card.group(1)}/replace",
                                    data={"csrf_token": token, "reason": "lost"})
@@ -244,7 +244,10 @@ def test_a_duplicate_is_flagged_and_resolved_in_the_queue(runtime: Runtime, brow
     bad = browser_client.post(flag.group(0), data={"csrf_token": token,
                                                    "resolution": "looks_fine"})
     assert bad.status_code == 422 and reference in bad.text
-    resolved = browser_client.post(flag.group(0), data={"csrf_token": token,
+    unconfirmed = browser_client.post(flag.group(0), data={"csrf_token": token,
+                                                           "resolution": "not_duplicate"})
+    assert unconfirmed.status_code == 422 and "cannot be undone" in unconfirmed.text
+    resolved = browser_client.post(flag.group(0), data={"csrf_token": token, "confirm": "on",
                                                         "resolution": "not_duplicate"})
     assert resolved.status_code == 303
     assert reference not in browser_client.get("/clerk/queue").text
