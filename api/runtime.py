@@ -35,6 +35,7 @@ from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
 from privacy.vault import Vault
 from redemption.ledger import LedgerDesk
 from redemption.verification import NumberGuard
+from staff.second_factor import default_rules as second_factor_rules
 from staff.service import SignInPolicy, configure_password_hashing
 
 
@@ -138,6 +139,10 @@ class Runtime:
             per_user=Limit("login:user", s.login_max_failures, s.login_failure_window_seconds),
             per_client=Limit("login:client", s.login_max_failures_per_client,
                              s.login_failure_window_seconds),
+            per_account=Limit("login:account", s.login_max_attempts_per_account, 3600),
+            known_client=Limit("login:known", 1, s.login_known_client_days * 86400),
+            second_factor_roles=second_factor_rules().required_roles(
+                for_all_staff=s.second_factor_for_all_staff),
         )
 
     @property

@@ -24,7 +24,7 @@ from redemption import ledger
 from redemption import repository as partner_repository
 from redemption import service as partner_service
 from redemption.schemas import BenefitCreate, Limit, PartnerCreate, RedemptionIn
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import sign_in_body
 from tests.factories import KNOWN_DOB, application_body, photo_png
 from tests.redemption.helpers import make_cardholder
 
@@ -57,8 +57,7 @@ def sign_in(make_staff: Callable[..., str]) -> SignIn:
         username = make_staff(role)
         page = client.get("/signin")
         response = client.post("/signin", data={
-            "csrf_token": csrf_token(page.text), "username": username,
-            "password": STAFF_PASSWORD})
+            "csrf_token": csrf_token(page.text), **sign_in_body(username)})
         assert response.status_code == 303, response.text
         home = client.get(response.headers["location"])
         assert home.status_code == 200, home.text
@@ -162,8 +161,7 @@ def sign_in_partner(make_staff: Callable[..., str]) -> PartnerSignIn:
         username = make_staff(role, partner_id=partner_id)
         page = client.get("/signin")
         response = client.post("/signin", data={
-            "csrf_token": csrf_token(page.text), "username": username,
-            "password": STAFF_PASSWORD})
+            "csrf_token": csrf_token(page.text), **sign_in_body(username)})
         assert response.status_code == 303, response.text
         assert response.headers["location"] == "/partner"
         home = client.get("/partner")
