@@ -7,8 +7,8 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest

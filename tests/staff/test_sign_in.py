@@ -15,7 +15,6 @@ from staff.models import StaffAccount
 from tests.conftest import STAFF_PASSWORD, all_table_text, enrol_second_factor, sign_in_body
 from tests.factories import audit_trail
 
-
 FIXED = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
