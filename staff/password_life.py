@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock, system_clock
-from cityid.errors import AppError, ErrorKind
+from cityid.errors import AppError, Conflict, ErrorKind
 from cityid.ratelimit import RateLimiter
 from privacy import audit
 from privacy.audit import Actor
@@ -26,6 +26,11 @@ class SamePassword(AppError):
     kind = ErrorKind.INVALID
     code = "same_password"
     title = "The new password must differ from the old one"
+
+
+class OwnPassword(Conflict):
+    code = "own_password"
+    title = "Change your own password with the old one; a reset is for another's account"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,9 @@ def reset_password(session: Session, *, actor: Actor, staff_id: uuid.UUID, passw
     account = repository.get(session, staff_id)
     if account is None or (partner_id is not None and account.partner_id != partner_id):
         raise StaffNotFound()
+    if actor.id == str(account.id):
+        # Resetting one's own password would skip the old password a change asks for.
+        raise OwnPassword()
     check_password_strength(password)
     account.password_hash = passwords.hash(password)
     account.must_change_password = True

@@ -21,11 +21,12 @@ from api.web import (
     partner,
     partner_accounts,
     queue,
+    second_factor,
     signin,
     status,
 )
 
-AREAS = (assets, signin, status, clerk, cards, queue, admin, admin_partners,
+AREAS = (assets, signin, second_factor, status, clerk, cards, queue, admin, admin_partners,
          partner, partner_accounts, docs)
 
 router = APIRouter()

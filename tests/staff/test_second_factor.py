@@ -164,3 +164,40 @@ def test_the_web_sign_in_asks_for_the_code(client: TestClient, make_staff: MakeS
         "second_factor": second_factor_code(username) or ""})
     assert signed_in.status_code == 303, signed_in.text
     assert signed_in.headers["location"] == "/clerk"
+
+
+def test_a_new_admin_enrols_from_the_browser_then_signs_in(runtime: Runtime,
+                                                            app: object) -> None:
+    from fastapi import FastAPI
+
+    from privacy.audit import Actor
+    from staff import service
+    from staff.models import Role
+
+    assert isinstance(app, FastAPI)
+    with unit_of_work(runtime.sessions) as session:
+        service.create_account(session, actor=Actor("t", "admin"), username="web-admin",
+                               password=STAFF_PASSWORD, role=Role.ADMIN)
+    browser = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    page = browser.get("/signin/second-factor")
+    assert page.status_code == 200
+    wrong = browser.post("/signin/second-factor", data={
+        "csrf_token": csrf_token(page.text), "username": "web-admin", "password": "nope nope"})
+    assert wrong.status_code == 401
+    shown = browser.post("/signin/second-factor", data={
+        "csrf_token": csrf_token(page.text), "username": "web-admin",
+        "password": STAFF_PASSWORD})
+    assert shown.status_code == 200 and "<svg" in shown.text
+    found = re.search(r"<code>([A-Z2-7]{32})</code>", shown.text)
+    assert found is not None
+    totp = pyotp.TOTP(found.group(1))
+    done = browser.post("/signin/second-factor/confirm", data={
+        "csrf_token": csrf_token(shown.text), "username": "web-admin",
+        "password": STAFF_PASSWORD, "code": totp.at(runtime.clock.now().timestamp() - 30)})
+    assert done.status_code == 200, done.text
+    assert len(re.findall(r"<li><code>[a-z2-9]{5}-[a-z2-9]{5}</code></li>", done.text)) == 10
+    page = browser.get("/signin")
+    signed_in = browser.post("/signin", data={
+        "csrf_token": csrf_token(page.text), "username": "web-admin",
+        "password": STAFF_PASSWORD, "second_factor": totp.now()})
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/admin"
