@@ -57,6 +57,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/auth/logout-everywhere"): ANY_STAFF,
     ("POST", "/v1/staff/{staff_id}/password-reset"): only(ADMIN),
     ("POST", "/v1/staff/{staff_id}/second-factor/reset"): only(ADMIN),
+    # key ceremonies: two admins let a key out (api/routers/key_ceremonies.py)
+    ("POST", "/v1/key-ceremonies"): only(ADMIN),
+    ("POST", "/v1/key-ceremonies/{ceremony_id}/approve"): only(ADMIN),
     ("GET", "/v1/audit/verify"): only(ADMIN, AUDITOR),
     # enrollment
     ("GET", "/v1/rulebook/documents"): only(CLERK, SUPERVISOR, ADMIN),

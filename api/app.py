@@ -26,6 +26,7 @@ from api.routers import (
     cards,
     duplicates,
     impact,
+    key_ceremonies,
     ops,
     oversight,
     partner,
@@ -44,7 +45,8 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 # against the routes in this order.
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, wellknown.router,
-           partners.router, oversight.router, impact.router, staff_security.router, web_router)
+           partners.router, oversight.router, impact.router, staff_security.router,
+           key_ceremonies.router, web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

@@ -81,3 +81,22 @@ class StaffRecoveryCode(Base):
         Uuid, ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True)
     code_hash: Mapped[str] = mapped_column(String(255))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class KeyCeremony(Base):
+    """Two admins' agreement to let a key out: one starts it, another approves it within
+    minutes, and the starter uses it once (staff/ceremony.py)."""
+
+    __tablename__ = "key_ceremonies"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(32))
+    # What the key goes to: a partner's id for a verifier-key export, none for the keyring.
+    recipient_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    started_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL"), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("staff_accounts.id", ondelete="SET NULL"), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

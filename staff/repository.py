@@ -7,7 +7,13 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from staff.models import StaffAccount, StaffRecoveryCode, StaffSecondFactor, StaffToken
+from staff.models import (
+    KeyCeremony,
+    StaffAccount,
+    StaffRecoveryCode,
+    StaffSecondFactor,
+    StaffToken,
+)
 
 
 def get_by_username(session: Session, username: str) -> StaffAccount | None:
@@ -110,3 +116,14 @@ def live_tokens(session: Session, staff_id: uuid.UUID, now: datetime) -> Sequenc
                            .where(StaffToken.staff_id == staff_id,
                                   StaffToken.revoked_at.is_(None), StaffToken.expires_at > now)
                            .order_by(StaffToken.created_at.desc())).all()
+
+
+def add_ceremony(session: Session, ceremony: KeyCeremony) -> None:
+    session.add(ceremony)
+    session.flush()
+
+
+def lock_ceremony(session: Session, ceremony_id: uuid.UUID) -> KeyCeremony | None:
+    """Locked: two uses of one approval at once queue here, and the second finds it used."""
+    return session.scalars(select(KeyCeremony).where(KeyCeremony.id == ceremony_id)
+                           .with_for_update().execution_options(populate_existing=True)).first()

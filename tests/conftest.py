@@ -224,3 +224,22 @@ def all_table_text(runtime: Runtime) -> str:
                     else:
                         chunks.append(str(value))
     return "\n".join(chunks)
+
+
+@pytest.fixture
+def key_ceremony(client: TestClient, auth_header: Callable[[str], dict[str, str]]
+                 ) -> Callable[[dict[str, str], str], dict[str, str]]:
+    """Starts a verifier-key export ceremony as ``starter`` for a partner and has a second,
+    new admin approve it; returns the header that spends it."""
+
+    def run(starter: dict[str, str], partner_id: str) -> dict[str, str]:
+        started = client.post("/v1/key-ceremonies", headers=starter,
+                              json={"kind": "verifier_export", "partner_id": partner_id})
+        assert started.status_code == 201, started.text
+        ceremony_id = started.json()["id"]
+        approved = client.post(f"/v1/key-ceremonies/{ceremony_id}/approve",
+                               headers=auth_header("admin"))
+        assert approved.status_code == 200, approved.text
+        return {**starter, "Key-Ceremony": ceremony_id}
+
+    return run

@@ -131,6 +131,10 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
             "admin", {"staff_id": w.staff_id}, body={"password": "a-long-enough-password"}),
         ("POST", "/v1/staff/{staff_id}/second-factor/reset"): Call(
             "admin", {"staff_id": w.staff_id}),
+        ("POST", "/v1/key-ceremonies"): Call("admin", body={"kind": "verifier_export",
+                                                           "partner_id": w.police_id}),
+        ("POST", "/v1/key-ceremonies/{ceremony_id}/approve"): Call(
+            "admin", {"ceremony_id": str(uuid.uuid4())}),
         ("POST", "/v1/staff"): Call("admin", body={"username": "new.clerk",
                                                    "password": "a-long-enough-password",
                                                    "role": "clerk"}),

@@ -87,7 +87,8 @@ def test_an_oversized_qr_is_unreadable_online_not_a_validation_error(
 
 def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
         client: TestClient, admin: Headers, runtime: Runtime,
-        auth_header: Callable[[str], Headers]) -> None:
+        auth_header: Callable[[str], Headers],
+        key_ceremony: Callable[[Headers, str], Headers]) -> None:
     holder = make_cardholder(runtime)
     police, police_key = make_partner(client, admin, "police")
     museum, _ = make_partner(client, admin, "cultural")
@@ -97,7 +98,7 @@ def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
         assert client.post(path, headers=headers).status_code in (401, 403)
     refused = client.post(f"/v1/partners/{museum['id']}/verifier-keys", headers=admin)
     assert refused.status_code == 403 and refused.json()["code"] == "not_an_offline_verifier"
-    exported = client.post(path, headers=admin)
+    exported = client.post(path, headers=key_ceremony(admin, police["id"]))
     assert exported.status_code == 200 and exported.headers["cache-control"] == "no-store"
     secret = exported.json()["keys"][0]["k"]
     decoded = claim169.decode_encrypted_aes256(
