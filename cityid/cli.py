@@ -439,19 +439,22 @@ def keys_rotate_verifier(out: Path | None) -> None:
 @click.option("--partner", "partner_id", required=True, type=click.UUID,
               help="The partner that receives the keys (a bank, credit union or police).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def keys_export_verifier(partner_id: Any, out: Path) -> None:
+@click.option("--ceremony", "ceremony_id", required=True, type=click.UUID,
+              help="The approved verifier_export ceremony for this partner (staff/ceremony.py).")
+def keys_export_verifier(partner_id: Any, out: Path, ceremony_id: Any) -> None:
     import json
 
     from cityid.db import unit_of_work
     from cityid.errors import AppError
     from privacy.audit import Actor
-    from redemption import service as partner_service
+    from staff import ceremony
 
     runtime = _runtime()
     try:
         with unit_of_work(runtime.sessions) as session:
-            jwks = partner_service.export_verifier_keys(
-                session, desk=runtime.cards, actor=Actor("cli", "admin"), partner_id=partner_id)
+            jwks = ceremony.export_verifier_keys(
+                session, desk=runtime.cards, actor=Actor("cli", "admin"), partner_id=partner_id,
+                ceremony_id=ceremony_id, clock=runtime.clock)
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(jwks, handle, indent=2)
@@ -461,6 +464,11 @@ def keys_export_verifier(partner_id: Any, out: Path) -> None:
         _fail(f"cannot write {out}: {exc.strerror or exc}")
     kids = ", ".join(k["kid"] for k in jwks["keys"])
     click.echo(f"wrote verifier keys {kids} to {out} (mode 0600); hand it over in person")
+
+
+from cityid.cli_keys_ceremony import keys_export  # noqa: E402 - attached to the group above
+
+keys.add_command(keys_export)
 
 
 # --- cards ----------------------------------------------------------------------------------

@@ -368,8 +368,8 @@ def test_the_offline_cli_verifies_from_an_image_and_saved_files(
     status = tmp_path / "status-list"
     status.write_bytes(client.get("/.well-known/cityid/status-list").content)
     verifier = tmp_path / "verifier-keys.json"
-    verifier.write_text(json.dumps(exported_verifier_keys(client, auth_header("admin"), auth_header("admin"),
-                                                   "bank")))
+    verifier.write_text(json.dumps(exported_verifier_keys(
+        client, auth_header("admin"), auth_header("admin"), "bank")))
     at = ["--at", (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S%z")]
     ok = CliRunner().invoke(cli.main, ["verify", "--image", str(image), "--jwks", str(jwks),
                                        "--status-list", str(status), "--verifier-key",

@@ -112,7 +112,7 @@ def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
 
 def test_after_rotation_the_export_carries_the_old_key_while_its_cards_are_valid(
         client: TestClient, admin: Headers, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Any) -> None:
+        tmp_path: Any, key_ceremony: Callable[[Headers, str], Headers]) -> None:
     from cityid import cli
     from cityid.settings import get_settings
 
@@ -121,11 +121,13 @@ def test_after_rotation_the_export_carries_the_old_key_while_its_cards_are_valid
     monkeypatch.setenv("CITYID_DATABASE_URL", runtime.settings.effective_database_url)
     get_settings.cache_clear()
     bank, _ = make_partner(client, admin, "bank")
+    ceremony_id = key_ceremony(admin, bank["id"])["Key-Ceremony"]
     out = tmp_path / "verifier.json"
     try:
         rotated = CliRunner().invoke(cli.main, ["keys", "rotate-verifier"])
         exported = CliRunner().invoke(cli.main, ["keys", "export-verifier", "--partner",
-                                                 bank["id"], "--out", str(out)])
+                                                 bank["id"], "--out", str(out),
+                                                 "--ceremony", ceremony_id])
     finally:
         get_settings.cache_clear()
     assert rotated.exit_code == 0, rotated.output

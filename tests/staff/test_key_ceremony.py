@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +20,8 @@ Headers = dict[str, str]
 
 @pytest.fixture
 def clock() -> Clock:
-    return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    # Now, so the command line (on the system clock) sees the same minutes as the API.
+    return FixedClock(datetime.now(UTC))
 
 
 def _start(client: TestClient, admin: Headers, partner_id: str) -> str:
@@ -81,3 +83,40 @@ def test_a_ceremony_for_one_partner_does_not_export_to_another(
     headers = key_ceremony(admin, police["id"])
     other = client.post(f"/v1/partners/{bank['id']}/verifier-keys", headers=headers)
     assert other.status_code == 403 and other.json()["code"] == "key_ceremony_not_approved"
+
+
+def test_the_keyring_is_exported_only_under_an_approved_ceremony(
+        client: TestClient, runtime: Runtime, auth_header: Callable[[str], Headers],
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from cityid import cli
+    from cityid.settings import get_settings
+    from privacy.keyring import Keyring
+
+    first, second = auth_header("admin"), auth_header("admin")
+    started = client.post("/v1/key-ceremonies", headers=first, json={"kind": "keyring_export"})
+    assert started.status_code == 201, started.text
+    ceremony_id = started.json()["id"]
+    monkeypatch.setenv("CITYID_DATA_DIR", str(runtime.settings.data_dir))
+    monkeypatch.setenv("CITYID_DATABASE_URL", runtime.settings.effective_database_url)
+    get_settings.cache_clear()
+    out = tmp_path / "keyring-copy.json"
+    try:
+        early = CliRunner().invoke(cli.main, ["keys", "export", "--ceremony", ceremony_id,
+                                              "--out", str(out)])
+        assert client.post(f"/v1/key-ceremonies/{ceremony_id}/approve",
+                           headers=second).status_code == 200
+        done = CliRunner().invoke(cli.main, ["keys", "export", "--ceremony", ceremony_id,
+                                             "--out", str(out)])
+        again = CliRunner().invoke(cli.main, ["keys", "export", "--ceremony", ceremony_id,
+                                              "--out", str(tmp_path / "second.json")])
+    finally:
+        get_settings.cache_clear()
+    assert early.exit_code == 1 and "ceremony" in early.output
+    assert done.exit_code == 0, done.output
+    assert out.stat().st_mode & 0o077 == 0
+    assert Keyring.from_json(out.read_text()).index_key == runtime.vault.keyring.index_key
+    assert again.exit_code == 1 and "already used" in again.output
+    exported = [e for e in audit_trail(runtime) if e.action == "keys.keyring_exported"]
+    assert len(exported) == 1
