@@ -110,6 +110,19 @@ def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
     assert secret not in repr(entries[0].detail)
 
 
+def _approved_just_now(runtime: Runtime, ceremony_id: str) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from cityid.db import unit_of_work
+    from staff.models import KeyCeremony
+
+    with unit_of_work(runtime.sessions) as session:
+        found = session.get(KeyCeremony, uuid.UUID(ceremony_id))
+        assert found is not None
+        found.approved_at = datetime.now(UTC)
+
+
 def test_after_rotation_the_export_carries_the_old_key_while_its_cards_are_valid(
         client: TestClient, admin: Headers, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
         tmp_path: Any, key_ceremony: Callable[[Headers, str], Headers]) -> None:
@@ -122,6 +135,7 @@ def test_after_rotation_the_export_carries_the_old_key_while_its_cards_are_valid
     get_settings.cache_clear()
     bank, _ = make_partner(client, admin, "bank")
     ceremony_id = key_ceremony(admin, bank["id"])["Key-Ceremony"]
+    _approved_just_now(runtime, ceremony_id)  # the command runs on the system clock
     out = tmp_path / "verifier.json"
     try:
         rotated = CliRunner().invoke(cli.main, ["keys", "rotate-verifier"])
