@@ -54,6 +54,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/staff"): only(ADMIN),
     ("POST", "/v1/staff"): only(ADMIN),
     ("PATCH", "/v1/staff/{staff_id}"): only(ADMIN),
+    # second factors, password life and one's own sessions (api/routers/staff_security.py)
+    ("POST", "/v1/auth/second-factor/enrolment"): PUBLIC,
+    ("POST", "/v1/auth/second-factor/confirmation"): PUBLIC,
+    ("POST", "/v1/auth/recovery-codes"): ANY_STAFF,
+    ("POST", "/v1/auth/password"): PUBLIC,
+    ("GET", "/v1/auth/sessions"): ANY_STAFF,
+    ("POST", "/v1/auth/logout-everywhere"): ANY_STAFF,
+    ("POST", "/v1/staff/{staff_id}/password-reset"): only(ADMIN),
+    ("POST", "/v1/staff/{staff_id}/second-factor/reset"): only(ADMIN),
+    # key ceremonies: two admins let a key out (api/routers/key_ceremonies.py)
+    ("POST", "/v1/key-ceremonies"): only(ADMIN),
+    ("POST", "/v1/key-ceremonies/{ceremony_id}/approve"): only(ADMIN),
     ("GET", "/v1/audit/verify"): only(ADMIN, AUDITOR),
     # enrollment
     ("GET", "/v1/rulebook/documents"): only(CLERK, SUPERVISOR, ADMIN),

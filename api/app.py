@@ -27,12 +27,14 @@ from api.routers import (
     duplicates,
     fulfilment,
     impact,
+    key_ceremonies,
     operations,
     ops,
     oversight,
     partner,
     partners,
     staff,
+    staff_security,
     status,
     wellknown,
 )
@@ -47,7 +49,7 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, fulfilment.router,
            wellknown.router, partners.router, oversight.router, impact.router, operations.router,
-           web_router)
+           staff_security.router, key_ceremonies.router, web_router)
 # The app, which holds both parts, merges the API's matrix and the web pages' rules; neither
 # api/access.py nor api/web imports the other's routes.
 ACCESS: Matrix = merged(MATRIX, WEB_ACCESS)

@@ -23,6 +23,7 @@ from privacy.audit import Chainer
 from privacy.vault import Vault
 from redemption.ledger import LedgerDesk
 from redemption.verification import NumberGuard
+from staff.second_factor import default_rules as second_factor_rules
 from staff.service import SignInPolicy
 
 
@@ -91,6 +92,10 @@ class Runtime:
             per_user=Limit("login:user", s.login_max_failures, s.login_failure_window_seconds),
             per_client=Limit("login:client", s.login_max_failures_per_client,
                              s.login_failure_window_seconds),
+            per_account=Limit("login:account", s.login_max_attempts_per_account, 3600),
+            known_client=Limit("login:known", 1, s.login_known_client_days * 86400),
+            second_factor_roles=second_factor_rules().required_roles(
+                for_all_staff=s.second_factor_for_all_staff),
         )
 
     @property

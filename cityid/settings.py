@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_seconds: int = Field(default=900, ge=10)
     login_max_failures_per_client: int = Field(default=30, ge=1)
+    # Sign-in attempts of one account from all its unfamiliar clients together, per hour: slow
+    # enough to stop a spread-out guesser, and never applied to a client that signed the
+    # account in within ``login_known_client_days`` (staff/credentials.py).
+    login_max_attempts_per_account: int = Field(default=100, ge=1)
+    login_known_client_days: int = Field(default=30, ge=1)
+    # Clerks and partner accounts must use a second factor too (staff/second_factor.yaml).
+    second_factor_for_all_staff: bool = False
     # A request holds its database connection (and, on SQLite, the write lock) between its
     # dependency thread and its endpoint thread. With more threads than requests in flight, a
     # holder always finds a thread and can finish; each process answers requests beyond this

@@ -7,12 +7,14 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from cityid.clock import Clock, system_clock
 from idcard import service as cards
 from idcard.service import CardDesk
 from partners import service as partners
 from partners.errors import PartnerInactive
 from privacy.audit import Actor
 from redemption.errors import NotAnOfflineVerifier
+from staff import ceremony
 
 
 def export_verifier_keys(session: Session, *, desk: CardDesk, actor: Actor,
@@ -27,3 +29,16 @@ def export_verifier_keys(session: Session, *, desk: CardDesk, actor: Actor,
         raise NotAnOfflineVerifier()
     return cards.export_verifier_keys(session, desk=desk, actor=actor,
                                       recipient=f"partner:{partner.id}")
+
+
+def export_verifier_keys_under_ceremony(session: Session, *, desk: CardDesk, actor: Actor,
+                                        partner_id: uuid.UUID, ceremony_id: uuid.UUID | None,
+                                        clock: Clock = system_clock
+                                        ) -> dict[str, list[dict[str, str]]]:
+    """The verifier-key export, behind a key ceremony (``staff.ceremony``). The partner's own
+    checks answer first (a partner not entitled is refused as such); a refused ceremony rolls
+    the export and its audit entry back with the request's transaction."""
+    jwks = export_verifier_keys(session, desk=desk, actor=actor, partner_id=partner_id)
+    ceremony.use(session, actor=actor, ceremony_id=ceremony_id, kind="verifier_export",
+                 recipient_id=partner_id, clock=clock)
+    return jwks

@@ -43,3 +43,42 @@ class OwnAccount(Conflict):
 class LastAdmin(Conflict):
     code = "last_admin"
     title = "This is the last active admin; make another admin first"
+
+
+# The second-factor refusals are InvalidCredentials, so the sign-in routes answer them (rather
+# than raise them) and the failure's audit entry commits as a wrong password's does.
+class SecondFactorRequired(InvalidCredentials):
+    code = "second_factor_required"
+    title = "This account signs in with a code from its authenticator app or a recovery code"
+
+
+class SecondFactorEnrolmentRequired(InvalidCredentials):
+    code = "second_factor_enrolment_required"
+    title = ("This account must enrol an authenticator app before it can sign in; "
+             "start the enrolment with the same username and password")
+
+
+class InvalidSecondFactor(InvalidCredentials):
+    code = "invalid_second_factor"
+    title = "The code is wrong, has expired or was already used"
+
+
+class PasswordChangeRequired(InvalidCredentials):
+    code = "password_change_required"
+    title = "An admin reset this password; choose a new one before signing in"
+
+
+class AlreadyEnrolled(Conflict):
+    code = "second_factor_already_enrolled"
+    title = ("This account already has an authenticator app; an admin must reset it before "
+             "another can be enrolled")
+
+
+class NoEnrolmentStarted(Conflict):
+    code = "second_factor_enrolment_not_started"
+    title = "Start the enrolment first; its code is checked against the secret it showed"
+
+
+class SecondFactorNotEnrolled(NotFound):
+    code = "second_factor_not_enrolled"
+    title = "This account has no second factor to reset"

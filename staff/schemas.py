@@ -18,6 +18,8 @@ class StrictModel(BaseModel):
 class SignIn(StrictModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    # A code from the authenticator app (six digits) or a recovery code ("xxxxx-xxxxx").
+    second_factor: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class TokenOut(BaseModel):

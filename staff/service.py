@@ -8,12 +8,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from passlib.context import CryptContext
 from sqlalchemy.orm import Session
 
 from cityid.clock import Clock, system_clock
 from cityid.errors import AppError, ErrorKind
-from cityid.ratelimit import Limit, RateLimiter
+from cityid.ratelimit import RateLimiter
 from cityid.roles import PARTNER_ROLES, Role
 from partners import repository as partner_repository
 from partners.errors import PartnerInactive, PartnerNotFound
@@ -21,42 +20,23 @@ from partners.models import Partner
 from privacy import audit
 from privacy.audit import Actor
 from privacy.terms import refuse_immigration_terms
-from staff import repository
+from privacy.vault import Vault
+from staff import credentials, repository
+from staff.credentials import SignInPolicy
 from staff.errors import (
-    InvalidCredentials,
     InvalidToken,
     LastAdmin,
     OwnAccount,
-    SignInThrottled,
+    PasswordChangeRequired,
     StaffNotFound,
     UsernameTaken,
-    WeakPassword,
 )
 from staff.models import StaffAccount, StaffToken
+from staff.passwords import check_password_strength, configure_password_hashing, passwords
 
-# argon2id: no 72-byte truncation or refusal as with bcrypt, so long pass-phrases just work.
-passwords = CryptContext(schemes=["argon2"], deprecated="auto")
+__all__ = ["SignInPolicy", "check_password_strength", "configure_password_hashing", "passwords"]
 
-
-def configure_password_hashing(*, memory_kib: int, time_cost: int) -> None:
-    """Set the argon2id cost (from settings); hashes made at another cost are upgraded at the
-    next sign-in."""
-    global _DUMMY_HASH
-    passwords.update(argon2__memory_cost=memory_kib, argon2__rounds=time_cost)
-    _DUMMY_HASH = passwords.hash("not-a-real-password-just-for-timing")
-
-
-MIN_PASSWORD, MAX_PASSWORD = 12, 1024
-COMMON_PASSWORDS = frozenset({"password1234", "123456789012", "qwertyuiopas", "changemechangeme",
-                              "passwordpassword", "adminadminadmin"})
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a prefix, not a secret
-_DUMMY_HASH = passwords.hash("not-a-real-password-just-for-timing")
-
-
-@dataclass(frozen=True)
-class SignInPolicy:
-    per_user: Limit
-    per_client: Limit
 
 
 @dataclass(frozen=True)
@@ -66,14 +46,7 @@ class Token:
     role: Role
 
 
-def check_password_strength(password: str) -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD or password.lower() in COMMON_PASSWORDS:
-        raise WeakPassword()
-    if len(set(password)) < 4:
-        raise WeakPassword()
-
-
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -155,6 +128,13 @@ def get_account(session: Session, staff_id: uuid.UUID | str) -> StaffAccount:
     return account
 
 
+def get_account_by_username(session: Session, username: str) -> StaffAccount:
+    account = repository.get_by_username(session, username.lower())
+    if account is None:
+        raise StaffNotFound()
+    return account
+
+
 def list_accounts(session: Session, *, partner_id: uuid.UUID | None = None) -> list[StaffAccount]:
     """Every account; with ``partner_id``, that partner's accounts only."""
     accounts = repository.list_accounts(session)
@@ -176,31 +156,22 @@ def partner_of(session: Session, account: StaffAccount) -> Partner | None:
 
 def sign_in(session: Session, *, username: str, password: str, client: str,
             limiter: RateLimiter, policy: SignInPolicy, ttl: timedelta,
-            clock: Clock = system_clock) -> Token:
-    """Every attempt takes its throttle slots before the password is checked, so concurrent
-    guesses can't all slip under the limit; a success gives the account's back (clears it).
-    The client's own slot is taken first: a client past its limit can't use up an account's."""
-    username = username.lower()
-    limiter.consume(policy.per_client, client, SignInThrottled)
-    limiter.consume(policy.per_user, username, SignInThrottled)
-    account = repository.get_by_username(session, username)
-    # Verify against a dummy hash for unknown users so timing does not reveal which names exist.
-    valid = passwords.verify(password, account.password_hash if account else _DUMMY_HASH)
-    if account is None or not valid or not account.active:
-        # Audited, never with the name that was typed (it could be anything, a resident's name
-        # included). The caller must let this transaction commit although sign-in failed.
-        reason = ("unknown_account" if account is None else
-                  "wrong_password" if not valid else "inactive_account")
-        audit.record(session, actor=Actor("anonymous", "none"), action="auth.sign_in_failed",
-                     subject=f"staff:{account.id}" if account else None,
-                     detail={"reason": reason}, clock=clock)
-        raise InvalidCredentials()
-    limiter.clear(policy.per_user, username)
-    if passwords.needs_update(account.password_hash):
-        account.password_hash = passwords.hash(password)
+            clock: Clock = system_clock, second_factor: str | None = None,
+            vault: Vault | None = None) -> Token:
+    """The password, then the second factor where the account has one or its role needs one,
+    then a forced password change; only then is the client's failure count cleared."""
+    account = credentials.authenticate(session, username=username, password=password,
+                                       client=client, limiter=limiter, policy=policy,
+                                       clock=clock)
+    credentials.check_second_factor(session, account=account, code=second_factor, vault=vault,
+                        policy=policy, clock=clock)
+    if account.must_change_password:
+        credentials.failed(session, account, "password_change_required", clock)
+        raise PasswordChangeRequired()
+    credentials.signed_in_from(limiter, policy, username=account.username, client=client)
     value = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = clock.now()
-    token = StaffToken(token_hash=_token_hash(value), staff_id=account.id, created_at=now,
+    token = StaffToken(token_hash=token_hash(value), staff_id=account.id, created_at=now,
                        expires_at=now + ttl, last_used_at=now)
     repository.add_token(session, token)
     audit.record(session, actor=Actor(str(account.id), account.role), action="auth.signed_in",
@@ -218,7 +189,7 @@ def resolve_token(session: Session, value: str, *, clock: Clock = system_clock,
     token unused for that long is dead too."""
     if not value.startswith(TOKEN_PREFIX):
         raise InvalidToken()
-    found = repository.get_token(session, _token_hash(value))
+    found = repository.get_token(session, token_hash(value))
     if found is None:
         raise InvalidToken()
     token, account = found
@@ -234,6 +205,6 @@ def resolve_token(session: Session, value: str, *, clock: Clock = system_clock,
 
 
 def sign_out(session: Session, *, actor: Actor, value: str, clock: Clock = system_clock) -> None:
-    repository.revoke_token(session, _token_hash(value), clock.now())
+    repository.revoke_token(session, token_hash(value), clock.now())
     audit.record(session, actor=actor, action="auth.signed_out", subject=f"staff:{actor.id}",
                  clock=clock)

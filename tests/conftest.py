@@ -8,7 +8,9 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pyotp
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -28,12 +30,16 @@ from idcard.service import ensure_signing_key
 from partners import service as partner_service
 from partners.schemas import PartnerCreate
 from privacy.audit import Actor
+from staff import second_factor as second_factors
 from staff import service as staff_service
 from staff.models import PARTNER_ROLES, Role
 
 TEST_DATABASE_URL = os.environ.get("CITYID_TEST_DATABASE_URL", "")
 BACKEND = "postgresql" if TEST_DATABASE_URL.startswith("postgresql") else "sqlite"
 STAFF_PASSWORD = "correct horse battery staple"
+# The TOTP secret of every account make_staff enrolled, and the last time step a test used,
+# so each sign-in gets a code the server has not seen yet.
+TOTP_SECRETS: dict[str, list[Any]] = {}
 
 import_all_models()
 
@@ -145,9 +151,46 @@ def session(runtime: Runtime) -> Iterator[Session]:
         yield db_session
 
 
+def second_factor_code(username: str, clock: Clock = system_clock) -> str | None:
+    """A TOTP code for an account make_staff enrolled that no earlier sign-in used (the
+    server refuses a replayed one), or None for an account without a second factor."""
+    entry = TOTP_SECRETS.get(username.lower())
+    if entry is None:
+        return None
+    secret, last = entry
+    now = int(clock.now().timestamp()) // second_factors.STEP_SECONDS
+    step = now - 1 if last is None else max(now - 1, last + 1)
+    assert step <= now + 1, f"{username} used every code of this time window; advance the clock"
+    entry[1] = step
+    return str(pyotp.TOTP(secret).at(step * second_factors.STEP_SECONDS))
+
+
+def sign_in_body(username: str, password: str = STAFF_PASSWORD,
+                 clock: Clock = system_clock) -> dict[str, str]:
+    """A sign-in request's body, with a fresh second-factor code where the account has one."""
+    body = {"username": username, "password": password}
+    code = second_factor_code(username, clock)
+    if code is not None:
+        body["second_factor"] = code
+    return body
+
+
+def enrol_second_factor(runtime: Runtime, username: str) -> None:
+    """Enrols a TOTP authenticator for the account, as its holder would, and remembers it."""
+    with unit_of_work(runtime.sessions) as db_session:
+        account = staff_service.get_account_by_username(db_session, username)
+        enrolment = second_factors.start_enrolment(db_session, vault=runtime.vault,
+                                                   account=account, clock=runtime.clock)
+        TOTP_SECRETS[account.username] = [enrolment.secret, None]
+        second_factors.confirm_enrolment(
+            db_session, vault=runtime.vault, account=account, clock=runtime.clock,
+            code=second_factor_code(account.username, runtime.clock) or "")
+
+
 @pytest.fixture
 def make_staff(runtime: Runtime) -> Callable[..., str]:
-    """Creates a staff account of a role and returns its username."""
+    """Creates a staff account of a role and returns its username. An account whose role must
+    sign in with a second factor gets one enrolled (see second_factor_code)."""
 
     def make(role: str, username: str | None = None,
              partner_id: uuid.UUID | None = None) -> str:
@@ -162,20 +205,21 @@ def make_staff(runtime: Runtime) -> Callable[..., str]:
                                          username=username, password=STAFF_PASSWORD,
                                          role=Role(role), clock=runtime.clock,
                                          partner_id=partner_id)
+        if role in runtime.sign_in_policy.second_factor_roles:
+            enrol_second_factor(runtime, username)
         return username
 
     return make
 
 
 @pytest.fixture
-def auth_header(client: TestClient,
-                make_staff: Callable[..., str]) -> Callable[[str], dict[str, str]]:
+def auth_header(client: TestClient, make_staff: Callable[..., str],
+                runtime: Runtime) -> Callable[[str], dict[str, str]]:
     """Signs in a new account of a role through the API; returns its Authorization header."""
 
     def header(role: str) -> dict[str, str]:
         username = make_staff(role)
-        response = client.post("/v1/auth/token",
-                               json={"username": username, "password": STAFF_PASSWORD})
+        response = client.post("/v1/auth/token", json=sign_in_body(username, clock=runtime.clock))
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
@@ -194,3 +238,22 @@ def all_table_text(runtime: Runtime) -> str:
                     else:
                         chunks.append(str(value))
     return "\n".join(chunks)
+
+
+@pytest.fixture
+def key_ceremony(client: TestClient, auth_header: Callable[[str], dict[str, str]]
+                 ) -> Callable[[dict[str, str], str], dict[str, str]]:
+    """Starts a verifier-key export ceremony as ``starter`` for a partner and has a second,
+    new admin approve it; returns the header that spends it."""
+
+    def run(starter: dict[str, str], partner_id: str) -> dict[str, str]:
+        started = client.post("/v1/key-ceremonies", headers=starter,
+                              json={"kind": "verifier_export", "partner_id": partner_id})
+        assert started.status_code == 201, started.text
+        ceremony_id = started.json()["id"]
+        approved = client.post(f"/v1/key-ceremonies/{ceremony_id}/approve",
+                               headers=auth_header("admin"))
+        assert approved.status_code == 200, approved.text
+        return {**starter, "Key-Ceremony": ceremony_id}
+
+    return run

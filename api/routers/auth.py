@@ -19,7 +19,8 @@ def sign_in(body: SignIn, request: Request, session: SessionDep,
         token = staff_service.sign_in(
             session, username=body.username, password=body.password,
             client=client_address(request), limiter=runtime.limiter,
-            policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock)
+            policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock,
+            second_factor=body.second_factor, vault=runtime.vault)
     except InvalidCredentials as exc:
         # Answered, not raised, so the request's transaction commits the failure's audit entry.
         return app_error_response(exc)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
 from cityid.roles import Role
@@ -117,9 +117,13 @@ def redemption_report(_: PrincipalDep, session: SessionDep) -> list[ReportCell]:
 
 @router.post("/partners/{partner_id}/verifier-keys")
 def export_verifier_keys(partner_id: uuid.UUID, principal: PrincipalDep, session: SessionDep,
-                         runtime: RuntimeDep, response: Response) -> dict[str, Any]:
+                         runtime: RuntimeDep, response: Response,
+                         key_ceremony: Annotated[uuid.UUID | None, Header()] = None
+                         ) -> dict[str, Any]:
     """The QR verifier keys (a JWK Set) for an offline verifier whose partner type is entitled
-    to them. Audited; never cached."""
+    to them, under a key ceremony (the ``Key-Ceremony`` header) that this admin started and
+    another approved. Audited; never cached."""
     response.headers["Cache-Control"] = "no-store"
-    return redemption.export_verifier_keys(session, desk=runtime.cards, actor=principal.actor,
-                                           partner_id=partner_id)
+    return redemption.export_verifier_keys_under_ceremony(
+        session, desk=runtime.cards, actor=principal.actor, partner_id=partner_id,
+        ceremony_id=key_ceremony, clock=runtime.clock)

@@ -23,12 +23,13 @@ from api.web import (
     partner,
     partner_accounts,
     queue,
+    second_factor,
     signin,
     status,
 )
 
-AREAS = (assets, signin, status, clerk, cards, fulfilment_desk, queue, admin, admin_partners,
-         partner, partner_accounts, docs, operations)
+AREAS = (assets, signin, second_factor, status, clerk, cards, fulfilment_desk, queue, admin,
+         admin_partners, partner, partner_accounts, docs, operations)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}

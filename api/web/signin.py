@@ -27,7 +27,6 @@ ACCESS: dict[tuple[str, str], Rule] = {
 }
 
 
-
 def _show_error(request: Request, exc: AppError) -> Response:
     form = getattr(request.state, "form", None) or {}
     status = 403 if isinstance(exc, CsrfRefused) else pages.status_for(exc)
@@ -54,7 +53,8 @@ def sign_in(request: Request, form: PublicForm, session: SessionDep,
             session, username=(text(form, "username") or "")[:64],
             password=password[:1024] if isinstance(password, str) else "",
             client=client_address(request), limiter=runtime.limiter,
-            policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock)
+            policy=runtime.sign_in_policy, ttl=runtime.token_ttl, clock=runtime.clock,
+            second_factor=(text(form, "second_factor") or "")[:32] or None, vault=runtime.vault)
     except InvalidCredentials as exc:
         # Answered, not raised, so the request's transaction commits the failure's audit entry.
         return _show_error(request, exc)

@@ -19,13 +19,14 @@ from cityid.settings import Settings, get_settings
 from entry.cli.common import command_runtime, fail
 from idcard.cose import generate_verifier_key
 from idcard.credential import generate_signing_key
-from privacy import epochs, repository
+from privacy import audit, epochs, repository
 from privacy.audit import Actor
 from privacy.epochs import EpochPolicy
 from privacy.errors import KeyringError
 from privacy.keyring import FileKeyProvider, Keyring
 from privacy.vault import rewrap_all, rewrap_batch, start_epoch
 from redemption import service as partner_service
+from staff import ceremony
 
 
 @click.group("keys", help="Key-encryption keys, the blind-index key and signing keys.")
@@ -241,12 +242,15 @@ def keys_rotate_verifier(out: Path | None) -> None:
 @click.option("--partner", "partner_id", required=True, type=click.UUID,
               help="The partner that receives the keys (a bank, credit union or police).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-def keys_export_verifier(partner_id: Any, out: Path) -> None:
+@click.option("--ceremony", "ceremony_id", required=True, type=click.UUID,
+              help="The approved verifier_export ceremony for this partner (staff/ceremony.py).")
+def keys_export_verifier(partner_id: Any, out: Path, ceremony_id: Any) -> None:
     runtime = command_runtime()
     try:
         with unit_of_work(runtime.sessions) as session:
-            jwks = partner_service.export_verifier_keys(
-                session, desk=runtime.cards, actor=Actor("cli", Role.ADMIN), partner_id=partner_id)
+            jwks = partner_service.export_verifier_keys_under_ceremony(
+                session, desk=runtime.cards, actor=Actor("cli", Role.ADMIN), partner_id=partner_id,
+                ceremony_id=ceremony_id, clock=runtime.clock)
             fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w") as handle:
                 json.dump(jwks, handle, indent=2)
@@ -256,3 +260,32 @@ def keys_export_verifier(partner_id: Any, out: Path) -> None:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     kids = ", ".join(k["kid"] for k in jwks["keys"])
     click.echo(f"wrote verifier keys {kids} to {out} (mode 0600); hand it over in person")
+
+
+@keys.command("export", help="Write the whole keyring (secret) to a file, under a key "
+              "ceremony one admin started and another approved. Audited.")
+@click.option("--ceremony", "ceremony_id", required=True, type=click.UUID,
+              help="The approved keyring_export ceremony (POST /v1/key-ceremonies).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def keys_export(ceremony_id: Any, out: Path) -> None:
+    runtime = command_runtime()
+    actor = Actor("cli", Role.ADMIN)
+    try:
+        with unit_of_work(runtime.sessions) as session:
+            ceremony.use(session, actor=actor, ceremony_id=ceremony_id, kind="keyring_export",
+                         recipient_id=None, clock=runtime.clock)
+            keyring = runtime.vault.keyring
+            audit.record(session, actor=actor, action="keys.keyring_exported",
+                         subject=f"ceremony:{ceremony_id}",
+                         detail={"kek_versions": len(keyring.keks)}, clock=runtime.clock)
+            # Written inside the transaction: a file that can't be written leaves the
+            # ceremony unspent and nothing audited as exported.
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(keyring.to_json())
+    except AppError as exc:
+        fail(exc.detail)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    click.echo(f"wrote the keyring to {out} (mode 0600); move it into its new home and "
+               "delete this copy")

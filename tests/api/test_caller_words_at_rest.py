@@ -118,6 +118,23 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
         ("POST", "/v1/auth/token"): Call(None, body={"username": "someone",
                                                      "password": "not-the-password"}),
         ("POST", "/v1/auth/logout"): Call("supervisor"),  # no input to plant
+        ("POST", "/v1/auth/logout-everywhere"): Call("supervisor"),  # no input to plant
+        ("POST", "/v1/auth/recovery-codes"): Call("supervisor"),  # no input to plant
+        ("POST", "/v1/auth/second-factor/enrolment"): Call(None, body={
+            "username": "someone", "password": "not-the-password"}),
+        ("POST", "/v1/auth/second-factor/confirmation"): Call(None, body={
+            "username": "someone", "password": "not-the-password", "code": "123456"}),
+        ("POST", "/v1/auth/password"): Call(None, body={
+            "username": "someone", "password": "not-the-password",
+            "new_password": "a-long-enough-password"}),
+        ("POST", "/v1/staff/{staff_id}/password-reset"): Call(
+            "admin", {"staff_id": w.staff_id}, body={"password": "a-long-enough-password"}),
+        ("POST", "/v1/staff/{staff_id}/second-factor/reset"): Call(
+            "admin", {"staff_id": w.staff_id}),
+        ("POST", "/v1/key-ceremonies"): Call("admin", body={"kind": "verifier_export",
+                                                           "partner_id": w.police_id}),
+        ("POST", "/v1/key-ceremonies/{ceremony_id}/approve"): Call(
+            "admin", {"ceremony_id": str(uuid.uuid4())}),
         ("POST", "/v1/staff"): Call("admin", body={"username": "new.clerk",
                                                    "password": "a-long-enough-password",
                                                    "role": "clerk"}),

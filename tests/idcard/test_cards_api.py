@@ -80,11 +80,17 @@ def verdict(client: TestClient, qr: str, now: datetime) -> str:
                          verifier_keys=installation_verifier_keys(client)).reason.value
 
 
-def exported_verifier_keys(client: TestClient, admin: Headers,
+def exported_verifier_keys(client: TestClient, admin: Headers, approver: Headers,
                            partner_type: str = "police") -> dict[str, Any]:
+    """Exported under a key ceremony: ``admin`` starts it, ``approver`` approves it."""
     partner = client.post("/v1/partners", headers=admin, json={
         "name": f"{partner_type.title()} Offline", "type": partner_type}).json()
-    response = client.post(f"/v1/partners/{partner['id']}/verifier-keys", headers=admin)
+    started = client.post("/v1/key-ceremonies", headers=admin,
+                          json={"kind": "verifier_export", "partner_id": partner["id"]}).json()
+    assert client.post(f"/v1/key-ceremonies/{started['id']}/approve",
+                       headers=approver).status_code == 200
+    response = client.post(f"/v1/partners/{partner['id']}/verifier-keys",
+                           headers={**admin, "Key-Ceremony": started["id"]})
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     return dict(response.json())
@@ -153,7 +159,7 @@ def test_a_sealed_qr_opens_in_the_independent_decoder_only_with_the_exported_ver
         claim169.decode_unverified(qr)
     for name in ("Zephyrine", "Quillfeather", KNOWN_DOB.strftime("%Y%m%d"), card["card_number"]):
         assert name not in zlib.decompress(base45.b45decode(qr)).decode("latin-1")
-    exported = exported_verifier_keys(client, auth_header("admin"))["keys"]
+    exported = exported_verifier_keys(client, auth_header("admin"), auth_header("admin"))["keys"]
     assert [k["kid"] for k in exported] == [card["verifier_kid"]]
     wrong = bytes(32 - i for i in range(32))
     with pytest.raises(claim169.Claim169Exception):
@@ -362,7 +368,8 @@ def test_the_offline_cli_verifies_from_an_image_and_saved_files(
     status = tmp_path / "status-list"
     status.write_bytes(client.get("/.well-known/cityid/status-list").content)
     verifier = tmp_path / "verifier-keys.json"
-    verifier.write_text(json.dumps(exported_verifier_keys(client, auth_header("admin"), "bank")))
+    verifier.write_text(json.dumps(exported_verifier_keys(
+        client, auth_header("admin"), auth_header("admin"), "bank")))
     at = ["--at", (START + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S%z")]
     ok = CliRunner().invoke(cli.main, ["verify", "--image", str(image), "--jwks", str(jwks),
                                        "--status-list", str(status), "--verifier-key",

@@ -87,7 +87,8 @@ def test_an_oversized_qr_is_unreadable_online_not_a_validation_error(
 
 def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
         client: TestClient, admin: Headers, runtime: Runtime,
-        auth_header: Callable[[str], Headers]) -> None:
+        auth_header: Callable[[str], Headers],
+        key_ceremony: Callable[[Headers, str], Headers]) -> None:
     holder = make_cardholder(runtime)
     police, police_key = make_partner(client, admin, "police")
     museum, _ = make_partner(client, admin, "cultural")
@@ -97,7 +98,7 @@ def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
         assert client.post(path, headers=headers).status_code in (401, 403)
     refused = client.post(f"/v1/partners/{museum['id']}/verifier-keys", headers=admin)
     assert refused.status_code == 403 and refused.json()["code"] == "not_an_offline_verifier"
-    exported = client.post(path, headers=admin)
+    exported = client.post(path, headers=key_ceremony(admin, police["id"]))
     assert exported.status_code == 200 and exported.headers["cache-control"] == "no-store"
     secret = exported.json()["keys"][0]["k"]
     decoded = claim169.decode_encrypted_aes256(
@@ -109,9 +110,22 @@ def test_only_an_admin_exports_verifier_keys_and_only_for_an_entitled_partner(
     assert secret not in repr(entries[0].detail)
 
 
+def _approved_just_now(runtime: Runtime, ceremony_id: str) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from cityid.db import unit_of_work
+    from staff.models import KeyCeremony
+
+    with unit_of_work(runtime.sessions) as session:
+        found = session.get(KeyCeremony, uuid.UUID(ceremony_id))
+        assert found is not None
+        found.approved_at = datetime.now(UTC)
+
+
 def test_after_rotation_the_export_carries_the_old_key_while_its_cards_are_valid(
         client: TestClient, admin: Headers, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Any) -> None:
+        tmp_path: Any, key_ceremony: Callable[[Headers, str], Headers]) -> None:
     from cityid.settings import get_settings
     from entry import cli
 
@@ -120,11 +134,14 @@ def test_after_rotation_the_export_carries_the_old_key_while_its_cards_are_valid
     monkeypatch.setenv("CITYID_DATABASE_URL", runtime.settings.effective_database_url)
     get_settings.cache_clear()
     bank, _ = make_partner(client, admin, "bank")
+    ceremony_id = key_ceremony(admin, bank["id"])["Key-Ceremony"]
+    _approved_just_now(runtime, ceremony_id)  # the command runs on the system clock
     out = tmp_path / "verifier.json"
     try:
         rotated = CliRunner().invoke(cli.main, ["keys", "rotate-verifier"])
         exported = CliRunner().invoke(cli.main, ["keys", "export-verifier", "--partner",
-                                                 bank["id"], "--out", str(out)])
+                                                 bank["id"], "--out", str(out),
+                                                 "--ceremony", ceremony_id])
     finally:
         get_settings.cache_clear()
     assert rotated.exit_code == 0, rotated.output

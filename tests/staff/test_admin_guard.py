@@ -11,14 +11,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, sign_in_body
 
 Headers = dict[str, str]
 
 
 def _sign_in(client: TestClient, username: str) -> Headers:
-    response = client.post("/v1/auth/token", json={"username": username,
-                                                   "password": STAFF_PASSWORD})
+    response = client.post("/v1/auth/token", json=sign_in_body(username))
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 

@@ -12,19 +12,21 @@ from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
 from staff.models import StaffAccount
-from tests.conftest import STAFF_PASSWORD, all_table_text
+from tests.conftest import STAFF_PASSWORD, all_table_text, enrol_second_factor, sign_in_body
 from tests.factories import audit_trail
+
+FIXED = FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return FixedClock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+    return FixedClock(FIXED.now())
 
 
 def _sign_in(client: TestClient, username: str,
              password: str = STAFF_PASSWORD) -> httpx.Response:
     response: httpx.Response = client.post("/v1/auth/token",
-                                           json={"username": username, "password": password})
+                                           json=sign_in_body(username, password, FIXED))
     return response
 
 
@@ -161,6 +163,10 @@ def test_the_cli_adds_staff_with_the_password_from_stdin(runtime: Runtime, clien
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
+    # An admin signs in with a second factor, enrolled with the same password first.
+    refused = _sign_in(client, "first.admin", "the first admin's pass phrase")
+    assert refused.json()["code"] == "second_factor_enrolment_required"
+    enrol_second_factor(runtime, "first.admin")
     assert _sign_in(client, "first.admin", "the first admin's pass phrase").status_code == 200
     assert weak.exit_code == 1
     assert "password must be" in weak.output

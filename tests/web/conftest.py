@@ -28,7 +28,7 @@ from privacy.audit import Actor
 from redemption import benefits as catalogue
 from redemption import ledger
 from redemption.schemas import BenefitCreate, Limit, RedemptionIn
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import sign_in_body
 from tests.factories import KNOWN_DOB, application_body, photo_png
 from tests.redemption.helpers import make_cardholder
 
@@ -54,15 +54,14 @@ SignIn = Callable[[TestClient, str], str]
 
 
 @pytest.fixture
-def sign_in(make_staff: Callable[..., str]) -> SignIn:
+def sign_in(make_staff: Callable[..., str], runtime: Runtime) -> SignIn:
     """Signs a new account of a role in through the form; returns a page's form token."""
 
     def do(client: TestClient, role: str) -> str:
         username = make_staff(role)
         page = client.get("/signin")
         response = client.post("/signin", data={
-            "csrf_token": csrf_token(page.text), "username": username,
-            "password": STAFF_PASSWORD})
+            "csrf_token": csrf_token(page.text), **sign_in_body(username, clock=runtime.clock)})
         assert response.status_code == 303, response.text
         home = client.get(response.headers["location"])
         assert home.status_code == 200, home.text
@@ -158,7 +157,7 @@ PartnerSignIn = Callable[[TestClient, str, uuid.UUID], str]
 
 
 @pytest.fixture
-def sign_in_partner(make_staff: Callable[..., str]) -> PartnerSignIn:
+def sign_in_partner(make_staff: Callable[..., str], runtime: Runtime) -> PartnerSignIn:
     """Signs a new account of a partner role, of the given partner, in through the form;
     returns the desk page's form token."""
 
@@ -166,8 +165,7 @@ def sign_in_partner(make_staff: Callable[..., str]) -> PartnerSignIn:
         username = make_staff(role, partner_id=partner_id)
         page = client.get("/signin")
         response = client.post("/signin", data={
-            "csrf_token": csrf_token(page.text), "username": username,
-            "password": STAFF_PASSWORD})
+            "csrf_token": csrf_token(page.text), **sign_in_body(username, clock=runtime.clock)})
         assert response.status_code == 303, response.text
         assert response.headers["location"] == "/partner"
         home = client.get("/partner")

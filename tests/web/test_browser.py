@@ -34,7 +34,7 @@ from api.runtime import Runtime
 from cityid.db import unit_of_work
 from enrollment import i18n
 from enrollment import service as enrollment
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, second_factor_code
 from tests.factories import KNOWN_DOB
 from tests.web.conftest import CLERK_ACTOR, new_application
 
@@ -171,6 +171,9 @@ def _sign_in(tab: Tab, username: str) -> None:
     page = tab.page
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
+    code = second_factor_code(username)
+    if code is not None:
+        page.get_by_label("Code from your authenticator app").fill(code)
     page.get_by_role("button", name="Sign in").click()
 
 

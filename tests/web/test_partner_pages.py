@@ -23,7 +23,7 @@ from cityid.clock import Clock, FixedClock
 from cityid.db import unit_of_work
 from staff import service as staff_service
 from staff.models import StaffAccount
-from tests.conftest import STAFF_PASSWORD, all_table_text
+from tests.conftest import STAFF_PASSWORD, all_table_text, sign_in_body
 from tests.factories import audit_trail
 from tests.redemption.helpers import make_cardholder
 from tests.web.conftest import (
@@ -277,8 +277,7 @@ def test_the_admin_makes_a_partner_s_first_admin_through_the_api(
     assert made.status_code == 201, made.text
     assert made.json()["role"] == "partner_admin"
     assert made.json()["partner_id"] == str(partner_id)
-    token = client.post("/v1/auth/token", json={"username": "museum-admin",
-                                                "password": STAFF_PASSWORD})
+    token = client.post("/v1/auth/token", json=sign_in_body("museum-admin"))
     me = client.get("/v1/auth/me",
                     headers={"Authorization": f"Bearer {token.json()['access_token']}"})
     assert me.json()["role"] == "partner_admin"
