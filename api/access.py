@@ -94,7 +94,20 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/partner/benefits"): only(PARTNER),
     ("POST", "/v1/redemptions"): only(PARTNER),
     ("POST", "/v1/redemptions/{redemption_id}/void"): only(PARTNER),
+    # Holder self-service: public to the matrix (a holder has no staff account); every route
+    # past the code exchange demands a holder session opened with a one-time code.
     ("POST", "/v1/holder/history"): PUBLIC,
+    ("POST", "/v1/holder/codes"): PUBLIC,
+    ("POST", "/v1/holder/sessions"): PUBLIC,
+    ("DELETE", "/v1/holder/sessions/current"): PUBLIC,
+    ("GET", "/v1/holder/me"): PUBLIC,
+    ("POST", "/v1/holder/card/lock"): PUBLIC,
+    ("POST", "/v1/holder/card/replace"): PUBLIC,
+    ("POST", "/v1/holder/card/renew"): PUBLIC,
+    ("POST", "/v1/holder/contacts/{channel}"): PUBLIC,
+    ("POST", "/v1/holder/contacts/{channel}/confirm"): PUBLIC,
+    ("DELETE", "/v1/holder/contacts/{channel}"): PUBLIC,
+    ("PUT", "/v1/holder/notifications/{kind}"): PUBLIC,
     # legal holds and records requests
     ("POST", "/v1/applications/{reference}/holds"): only(SUPERVISOR, ADMIN),
     ("GET", "/v1/applications/{reference}/holds"): only(SUPERVISOR, ADMIN, AUDITOR),

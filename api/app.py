@@ -25,6 +25,7 @@ from api.routers import (
     auth,
     cards,
     duplicates,
+    holder,
     impact,
     ops,
     oversight,
@@ -43,7 +44,8 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 # against the routes in this order.
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, wellknown.router,
-           partners.router, oversight.router, impact.router, web_router)
+           partners.router, oversight.router, impact.router, holder.router,
+           web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

@@ -861,5 +861,7 @@ def audit_chain_now() -> None:
     click.echo(f"linked {runtime.audit_chainer.drain()} waiting entries into the chain")
 
 
+main.add_command(__import__("cityid.cli_notifications").cli_notifications.notifications)
+
 if __name__ == "__main__":
     main()
