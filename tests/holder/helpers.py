@@ -111,3 +111,17 @@ def outbox_size(runtime: Runtime) -> int:
 
     with unit_of_work(runtime.sessions) as session:
         return len(repository.waiting(session))
+
+
+def holder_session(client: Any, runtime: Runtime, smtp: SmtpServer,
+                   holder: dict[str, Any]) -> dict[str, str]:
+    """Asks for a code through the API, reads it from the SMTP server, opens a holder session;
+    returns its Authorization header."""
+    asked = client.post("/v1/holder/codes", json={"card_number": holder["card_number"],
+                                                  "date_of_birth": holder["date_of_birth"]})
+    assert asked.status_code == 202, asked.text
+    assert deliver(runtime).sent >= 1
+    opened = client.post("/v1/holder/sessions", json={"card_number": holder["card_number"],
+                                                      "code": smtp.inbox.last_code()})
+    assert opened.status_code == 201, opened.text
+    return {"Authorization": f"Bearer {opened.json()['token']}"}
