@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Channel = Literal["email", "sms"]
 EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$"
 PHONE_PATTERN = r"^\+?[0-9 ()\-]{7,20}$"
+
+
+def _iso_text(value: object) -> object:
+    # An ISO date as text, never a number read as a timestamp.
+    if not isinstance(value, str | date):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
 
 
 class Strict(BaseModel):
@@ -16,7 +23,7 @@ class Strict(BaseModel):
 
 class CodeRequestIn(Strict):
     card_number: str = Field(pattern=r"^[0-9]{16}$")
-    date_of_birth: date
+    date_of_birth: Annotated[date, BeforeValidator(_iso_text)]
     lang: str | None = Field(default=None, max_length=35)
 
 

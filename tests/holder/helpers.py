@@ -125,3 +125,26 @@ def holder_session(client: Any, runtime: Runtime, smtp: SmtpServer,
                                                       "code": smtp.inbox.last_code()})
     assert opened.status_code == 201, opened.text
     return {"Authorization": f"Bearer {opened.json()['token']}"}
+
+
+def session_for(client: Any, runtime: Runtime, holder: dict[str, Any]) -> dict[str, str]:
+    """A holder session without the mail round trip: an e-mail on file, a code issued by the
+    service, exchanged through the API. For tests about something else."""
+    from holder import codes
+    from idcard import service as cards
+
+    with unit_of_work(runtime.sessions) as session:
+        resident = enrollment_repository.get_resident(session, holder["resident_id"])
+        assert resident is not None
+        if resident.email_enc is None:
+            person = runtime.vault.open_data_key(session, resident.id).record("residents",
+                                                                             resident.id)
+            resident.email_enc = person.seal_text("email", "holder@mail.example")
+        code, _ = codes.issue_code(session, runtime.holder, resident_id=resident.id,
+                                   number_index=cards.number_index(runtime.cards,
+                                                                   holder["card_number"]),
+                                   purpose=codes.SIGN_IN)
+    opened = client.post("/v1/holder/sessions", json={"card_number": holder["card_number"],
+                                                      "code": code})
+    assert opened.status_code == 201, opened.text
+    return {"Authorization": f"Bearer {opened.json()['token']}"}
