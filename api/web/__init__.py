@@ -18,6 +18,7 @@ from api.web import (
     cards,
     clerk,
     docs,
+    me,
     partner,
     partner_accounts,
     queue,
@@ -25,7 +26,7 @@ from api.web import (
     status,
 )
 
-AREAS = (assets, signin, status, clerk, cards, queue, admin, admin_partners,
+AREAS = (assets, signin, status, me, clerk, cards, queue, admin, admin_partners,
          partner, partner_accounts, docs)
 
 router = APIRouter()
