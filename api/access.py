@@ -29,6 +29,9 @@ class Rule:
     # For a monitoring scraper: the bearer token must be CITYID_METRICS_TOKEN, and with no token
     # set the route answers 404 (api/deps.authorize).
     scraper: bool = False
+    # For a cardholder: public to this matrix (a holder has no staff account), and the route
+    # itself demands a holder session opened with a one-time code (api/routers/holder.py).
+    holder: bool = False
 
     def allows(self, role: str | None) -> bool:
         return self.public or (role is not None and role in self.roles)
@@ -36,6 +39,7 @@ class Rule:
 
 PUBLIC = Rule(frozenset(), public=True)
 SCRAPER = Rule(frozenset(), scraper=True)
+HOLDER = Rule(frozenset(), public=True, holder=True)
 
 
 def only(*roles: str) -> Rule:
@@ -128,7 +132,20 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/partner/benefits"): only(PARTNER),
     ("POST", "/v1/redemptions"): only(PARTNER),
     ("POST", "/v1/redemptions/{redemption_id}/void"): only(PARTNER),
+    # Holder self-service: asking for a code and exchanging it are public; the rest need the
+    # holder session it opens. History answers a holder session, and refuses card data alone.
     ("POST", "/v1/holder/history"): PUBLIC,
+    ("POST", "/v1/holder/codes"): PUBLIC,
+    ("POST", "/v1/holder/sessions"): PUBLIC,
+    ("DELETE", "/v1/holder/sessions/current"): HOLDER,
+    ("GET", "/v1/holder/me"): HOLDER,
+    ("POST", "/v1/holder/card/lock"): HOLDER,
+    ("POST", "/v1/holder/card/replace"): HOLDER,
+    ("POST", "/v1/holder/card/renew"): HOLDER,
+    ("POST", "/v1/holder/contacts/{channel}"): HOLDER,
+    ("POST", "/v1/holder/contacts/{channel}/confirm"): HOLDER,
+    ("DELETE", "/v1/holder/contacts/{channel}"): HOLDER,
+    ("PUT", "/v1/holder/notifications/{kind}"): HOLDER,
     # legal holds and records requests
     ("POST", "/v1/applications/{reference}/holds"): only(SUPERVISOR, ADMIN),
     ("GET", "/v1/applications/{reference}/holds"): only(SUPERVISOR, ADMIN, AUDITOR),

@@ -26,6 +26,7 @@ from api.routers import (
     cards,
     duplicates,
     fulfilment,
+    holder,
     impact,
     key_ceremonies,
     operations,
@@ -49,7 +50,7 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, fulfilment.router,
            wellknown.router, partners.router, oversight.router, impact.router, operations.router,
-           staff_security.router, key_ceremonies.router, web_router)
+           staff_security.router, key_ceremonies.router, holder.router, web_router)
 # The app, which holds both parts, merges the API's matrix and the web pages' rules; neither
 # api/access.py nor api/web imports the other's routes.
 ACCESS: Matrix = merged(MATRIX, WEB_ACCESS)

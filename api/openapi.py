@@ -19,6 +19,7 @@ from enrollment import service as enrollment_service
 from idcard.lifecycle import ACTIONS, Action, lifecycle
 
 STAFF_TOKEN, PARTNER_KEY, METRICS_TOKEN = "staffToken", "partnerKey", "metricsToken"
+HOLDER_SESSION = "holderSession"
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     STAFF_TOKEN: {"type": "http", "scheme": "bearer", "bearerFormat": "cst_…",
                   "description": "A staff member's token from POST /v1/auth/token "
@@ -27,6 +28,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
                   "description": "A partner's API key, made by an admin at "
                                  "POST /v1/partners/{partner_id}/keys "
                                  "(`Authorization: Bearer cpk_…`)."},
+    HOLDER_SESSION: {"type": "http", "scheme": "bearer", "bearerFormat": "chs_…",
+                     "description": "A cardholder's session from POST /v1/holder/sessions, "
+                                    "opened with a one-time code sent to the contact on file."},
     METRICS_TOKEN: {"type": "http", "scheme": "bearer",
                     "description": "The monitoring scraper's token, CITYID_METRICS_TOKEN; with "
                                    "none set, /metrics answers 404."},
@@ -146,6 +150,8 @@ def _statuses(method: str, path: str, operation: dict[str, Any], rule: Rule) -> 
     statuses = {503}
     if not rule.public:
         statuses |= {401, 403}
+    if rule.holder or path == "/v1/holder/history":
+        statuses.add(401)  # no holder session, or an expired one
     if rule.scraper:
         statuses.add(404)  # no CITYID_METRICS_TOKEN set: the route is not there
     if PARTNER in rule.roles or (rule.public and method != "get"):
@@ -164,6 +170,8 @@ def _statuses(method: str, path: str, operation: dict[str, Any], rule: Rule) -> 
 
 
 def _security(rule: Rule) -> list[dict[str, list[str]]]:
+    if rule.holder:
+        return [{HOLDER_SESSION: []}]
     if rule.public:
         return []
     schemes: list[dict[str, list[str]]] = []

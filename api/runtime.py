@@ -16,6 +16,7 @@ from cityid.ratelimit import Limit, RateLimiter
 from cityid.settings import Settings
 from enrollment.rulebook import Rulebook
 from enrollment.service import EnrollmentDesk, StatusCheckPolicy
+from holder.codes import HolderDesk
 from idcard.audit_heads import CoseHeadSigning
 from idcard.service import CardDesk
 from privacy import anchor
@@ -72,6 +73,16 @@ class Runtime:
     @property
     def holder_history_limit(self) -> Limit:
         return Limit("holder:history", self.settings.holder_history_per_hour, 3600)
+
+    @property
+    def holder(self) -> HolderDesk:
+        s = self.settings
+        return HolderDesk(
+            cards=self.cards, limiter=self.limiter,
+            per_card=Limit("holder:code:card", s.holder_codes_per_card_per_hour, 3600),
+            per_client=Limit("holder:code:client", s.holder_codes_per_client_per_hour, 3600),
+            code_minutes=s.holder_code_minutes, code_attempts=s.holder_code_attempts,
+            session_minutes=s.holder_session_minutes)
 
     @property
     def status_check_policy(self) -> StatusCheckPolicy:

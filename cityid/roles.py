@@ -8,6 +8,7 @@ It sits in the kernel so that every layer may name a role without importing the 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 
 class Role(StrEnum):
@@ -24,3 +25,7 @@ class Role(StrEnum):
 PARTNER_ROLES = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_DESK})
 # The program's own staff, who work at enrollment centres and in administration.
 PROGRAM_ROLES = frozenset(Role) - PARTNER_ROLES
+
+# Who may take a card action besides staff: the cardholder themselves, signed in with a one-time
+# code sent to their contact on file (holder/). Not a staff role: no account can hold it.
+CardActor = Role | Literal["holder"]

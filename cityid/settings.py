@@ -106,6 +106,22 @@ class Settings(BaseSettings):
     holder_history_per_hour: int = Field(default=10, ge=1)
     # Checks of one card number by number and date of birth, from all partners together.
     verify_by_number_per_card_per_hour: int = Field(default=10, ge=1)
+    # Holder self-service (holder/): one-time codes to the contact on file, valid for minutes,
+    # throttled per card and per client; a code is exchanged for a short holder session.
+    holder_code_minutes: int = Field(default=10, ge=1, le=60)
+    holder_code_attempts: int = Field(default=5, ge=1, le=20)
+    holder_codes_per_card_per_hour: int = Field(default=5, ge=1)
+    holder_codes_per_client_per_hour: int = Field(default=20, ge=1)
+    holder_session_minutes: int = Field(default=15, ge=1, le=120)
+    # Notifications (notifications/): e-mail by SMTP. With no SMTP host, development writes
+    # e-mail and text messages to var/outbox-sink.jsonl; the worker refuses that in production.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "City ID <no-reply@id.city.example>"
+    smtp_username: str = ""
+    smtp_password: str = Field(default="", repr=False)
+    smtp_starttls: bool = False
+    sms_provider: Literal["file"] = "file"
     argon2_memory_kib: int = Field(default=65536, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
     # The bearer token a metrics scraper presents on /metrics; with none set, /metrics is 404.

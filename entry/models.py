@@ -8,7 +8,9 @@ from sqlalchemy import MetaData
 
 import enrollment.models
 import fulfilment.models
+import holder.models
 import idcard.models
+import notifications.models
 import oversight.models
 import partners.models
 import privacy.models
@@ -17,7 +19,8 @@ import staff.models
 from cityid.db import Base
 
 MODEL_MODULES = (privacy.models, partners.models, staff.models, enrollment.models,
-                 idcard.models, fulfilment.models, redemption.models, oversight.models)
+                 notifications.models, idcard.models, fulfilment.models, redemption.models,
+                 holder.models, oversight.models)
 
 
 def import_all_models() -> MetaData:

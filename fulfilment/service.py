@@ -31,6 +31,8 @@ from idcard import service as card_service
 from idcard.errors import CardNotFound
 from idcard.models import Card
 from idcard.service import CardDesk
+from notifications import service as notices
+from notifications.service import NoticeDesk
 from privacy import audit
 from privacy.audit import Actor
 from privacy.terms import refuse_immigration_terms
@@ -53,13 +55,17 @@ ACTIONS = {
     Step.REPORT_NOT_RECEIVED: "card.not_received",
 }
 # What the holder is told about, once notifications exist.
-NOTIFIED = frozenset({Step.MAIL, Step.MAKE_READY, Step.RETURN_UNDELIVERABLE})
+NOTICE_OF = {Step.MAIL: "card_mailed", Step.MAKE_READY: "card_ready",
+             Step.RETURN_UNDELIVERABLE: "card_ready"}
+NOTIFIED = frozenset(NOTICE_OF)
 
 
 def notify_holder(session: Session, *, desk: FulfilmentDesk, card: Card, step: Step) -> None:
-    """HOOK for notifications (issue 15): "card mailed" / "card ready for pickup" messages go
-    through ``notifications.service.enqueue(...)`` here, in the holder's language, in the same
-    transaction as the step. Until that outbox exists nothing is sent; nothing else is needed."""
+    """"Card mailed" and "card ready for pickup" go to the holder through the outbox, in the
+    same transaction as the step (only if they opted in and have a contact; once per card and
+    kind, so a retried step sends nothing twice). A returned card waits at the counter."""
+    kind = NOTICE_OF[step]
+    notices.enqueue(session, kind, card, desk=NoticeDesk(desk.cards.vault, desk.cards.clock))
 
 
 def _pseudonym(desk: FulfilmentDesk, card_id: uuid.UUID) -> str:

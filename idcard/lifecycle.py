@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from cityid.roles import Role
+from cityid.roles import CardActor
 from idcard.errors import (
     IllegalCardTransition,
     NotLatestCard,
@@ -68,7 +68,7 @@ class ActionRule(_Model):
     keeps_reason: bool = True
     successor: bool = False
     superseded_reason: ReasonCode | None = None
-    reasons: dict[ReasonCode, tuple[Role, ...]] = Field(min_length=1)
+    reasons: dict[ReasonCode, tuple[CardActor, ...]] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> ActionRule:
@@ -112,7 +112,7 @@ class Lifecycle(_Model):
                              "are not revocation reasons")
         return self
 
-    def reasons(self, action: Action) -> dict[str, tuple[Role, ...]]:
+    def reasons(self, action: Action) -> dict[str, tuple[CardActor, ...]]:
         return self.actions[action].reasons
 
     def reasons_for(self, action: Action, role: str | None) -> list[str]:

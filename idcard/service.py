@@ -34,6 +34,8 @@ from idcard.numbers import generate_card_number
 from idcard.schemas import CardOut
 from idcard.states import CardStatus
 from idcard.statuslist import MIN_SIZE, build_status_document, random_free_index
+from notifications import service as notices
+from notifications.service import NoticeDesk
 from privacy import audit
 from privacy.audit import Actor
 from privacy.keyring import SigningKey, VerifierKey
@@ -319,6 +321,8 @@ def print_batch(session: Session, *, desk: CardDesk, actor: Actor, fulfilment: S
     for card in cards:
         card.fulfilment, card.printed_at = "printed", now
     session.flush()
+    for card in cards:
+        notices.card_printed(session, card, desk=NoticeDesk(desk.vault, desk.clock))
     audit.record(session, actor=actor, action="cards.printed", clock=desk.clock,
                  detail={"count": len(cards)})
     return len(cards)

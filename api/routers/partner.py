@@ -10,18 +10,16 @@ import uuid
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import PartnerDep, RuntimeDep, SessionDep, client_address
+from api.deps import PartnerDep, RuntimeDep, SessionDep
 from api.errors import app_error_response
-from redemption import history, ledger, verification
+from redemption import ledger, verification
 from redemption.errors import CardNotRecognised, VerifyThrottled
 from redemption.schemas import (
     CardPresented,
     HolderBenefitState,
-    HolderEvent,
-    HolderHistoryIn,
     ReceiptOut,
     RedemptionIn,
     VerifyIn,
@@ -78,18 +76,3 @@ async def void(redemption_id: uuid.UUID, body: VoidIn, partner: PartnerDep,
     return await run_in_threadpool(partial(ledger.void, session, desk=runtime.ledger,
                                            partner=partner, redemption_id=redemption_id,
                                            request=body))
-
-
-@router.post("/holder/history", response_model=list[HolderEvent],
-             responses={403: {"description": "holder_code_required: history needs a one-time "
-                                             "code sent to the contact on file"}})
-async def holder_history(body: HolderHistoryIn, request: Request, session: SessionDep,
-                         runtime: RuntimeDep) -> Response:
-    """Public, and refused until the one-time code lands: what is on the card (number, date of
-    birth, issue number) can't prove that the cardholder is asking. Every attempt is throttled
-    per card and per client, and audited."""
-    refusal = await run_in_threadpool(partial(
-        history.holder_history, session, desk=runtime.cards, limiter=runtime.limiter,
-        limit=runtime.holder_history_limit, client=client_address(request),
-        card_number=body.card_number))
-    return app_error_response(refusal)

@@ -19,6 +19,7 @@ from api.web import (
     clerk,
     docs,
     fulfilment_desk,
+    me,
     operations,
     partner,
     partner_accounts,
@@ -28,7 +29,7 @@ from api.web import (
     status,
 )
 
-AREAS = (assets, signin, second_factor, status, clerk, cards, fulfilment_desk, queue, admin,
+AREAS = (assets, signin, second_factor, status, me, clerk, cards, fulfilment_desk, queue, admin,
          admin_partners, partner, partner_accounts, docs, operations)
 
 router = APIRouter()

@@ -29,6 +29,8 @@ TOPICS: dict[str, tuple[str, str, str]] = {
     "db": ("entry.cli.service", "db", "Database schema."),
     "keys": ("entry.cli.keys", "keys",
              "Key-encryption keys, the blind-index key and signing keys."),
+    "notifications": ("entry.cli.notifications", "notifications",
+                      "Notifications: send the outbox, queue renewal notices."),
     "privacy": ("entry.cli.retention", "privacy", "Privacy checks."),
     "retention": ("entry.cli.retention", "retention",
                   "Retention: purge what the program no longer needs."),

@@ -35,6 +35,7 @@ from cityid.clock import Clock, FixedClock
 from cityid.db import Base
 from oversight import drill
 from tests.factories import application_body
+from tests.holder.helpers import session_for
 from tests.redemption.helpers import Headers, make_benefit, make_cardholder, make_partner
 
 NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -98,8 +99,12 @@ def _world(client: TestClient, runtime: Runtime,
     assert hold.status_code == 201, hold.text
     keys = client.get(f"/v1/partners/{museum['id']}/keys", headers=admin).json()
     staff = client.get("/v1/staff", headers=admin).json()
+    # Holder self-service acts on a card of its own, so locking it changes nothing above.
+    self_served = make_cardholder(runtime, "Selfserve")
     return World(headers={"admin": admin, "supervisor": supervisor, "museum": museum_key,
-                          "police": police_key},
+                          "police": police_key,
+                          "holder": session_for(client, runtime, self_served),
+                          "holder_leaving": session_for(client, runtime, self_served)},
                  partner_id=museum["id"], police_id=police["id"], key_id=keys[0]["id"],
                  benefit_id=benefit["id"],
                  staff_id=staff[0]["id"], card_id=holder["id"], reference=reference,
@@ -214,6 +219,21 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
         ("POST", "/v1/holder/history"): Call(None, body={
             "card_number": w.holder["card_number"], "date_of_birth": w.holder["date_of_birth"],
             "issue_number": 1}),
+        ("POST", "/v1/holder/codes"): Call(None, body={
+            "card_number": w.holder["card_number"], "date_of_birth": w.holder["date_of_birth"]}),
+        ("POST", "/v1/holder/sessions"): Call(None, body={
+            "card_number": w.holder["card_number"], "code": "123456"}),
+        ("DELETE", "/v1/holder/sessions/current"): Call("holder_leaving"),
+        ("POST", "/v1/holder/card/lock"): Call("holder"),
+        ("POST", "/v1/holder/card/replace"): Call("holder"),
+        ("POST", "/v1/holder/card/renew"): Call("holder"),
+        ("POST", "/v1/holder/contacts/{channel}"): Call(
+            "holder", {"channel": "email"}, body={"value": "new.address@mail.example"}),
+        ("POST", "/v1/holder/contacts/{channel}/confirm"): Call(
+            "holder", {"channel": "email"}, body={"code": "123456"}),
+        ("DELETE", "/v1/holder/contacts/{channel}"): Call("holder", {"channel": "sms"}),
+        ("PUT", "/v1/holder/notifications/{kind}"): Call(
+            "holder", {"kind": "card_ready"}, body={"opted_in": True}),
         ("POST", "/v1/applications/{reference}/holds"): Call(
             "supervisor", ref, body={"scope": "application", "reason": "litigation"}),
         ("POST", "/v1/holds/{hold_id}/release"): Call("supervisor", {"hold_id": w.hold_id}),
