@@ -21,6 +21,7 @@ from api.middleware import (
 from api.openapi import all_routes, build_openapi
 from api.routers import (
     applications,
+    appointments,
     audit,
     auth,
     cards,
@@ -30,6 +31,7 @@ from api.routers import (
     oversight,
     partner,
     partners,
+    sites,
     staff,
     status,
     wellknown,
@@ -43,7 +45,8 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 # against the routes in this order.
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, wellknown.router,
-           partners.router, oversight.router, impact.router, web_router)
+           partners.router, oversight.router, impact.router, sites.router,
+           appointments.router, web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

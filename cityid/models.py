@@ -10,6 +10,8 @@ MODEL_MODULES = (
     "enrollment.models",
     "idcard.models",
     "redemption.models",
+    "sites.models",
+    "appointments.models",
 )
 
 
