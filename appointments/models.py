@@ -50,7 +50,7 @@ class Appointment(Base):
         Uuid, ForeignKey("appointment_slots.id", ondelete="SET NULL"), unique=True,
         nullable=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    local_day: Mapped[date] = mapped_column(Date, index=True)
+    local_day: Mapped[date] = mapped_column("held_on", Date, index=True)
     # The booking code is a bearer secret: only its blind index; NULL once purged.
     code_index: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -76,12 +76,12 @@ class WalkIn(Base):
     queue number is called out."""
 
     __tablename__ = "walk_ins"
-    __table_args__ = (UniqueConstraint("site_id", "local_day", "number"),)
+    __table_args__ = (UniqueConstraint("site_id", "held_on", "number"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     site_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    local_day: Mapped[date] = mapped_column(Date)
+    local_day: Mapped[date] = mapped_column("held_on", Date)
     number: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))

@@ -123,3 +123,24 @@ def count_residents_with_only_dead_cards(session: Session, *, today: date) -> in
     inner = (select(Card.resident_id).group_by(Card.resident_id)
              .having(func.max(Card.expires_on) < today).subquery())
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)
+
+
+def appointment_field_presence(session: Session, batch: int = 5000
+                               ) -> Iterator[tuple[uuid.UUID, bytes, bool]]:
+    """(id, sealed first name, has a contact) of every appointment not yet purged."""
+    from appointments.models import Appointment
+
+    last: uuid.UUID | None = None
+    while True:
+        stmt = (select(Appointment.id, Appointment.first_name_enc,
+                       Appointment.contact_enc.is_not(None))
+                .where(Appointment.first_name_enc.is_not(None))
+                .order_by(Appointment.id).limit(batch))
+        if last is not None:
+            stmt = stmt.where(Appointment.id > last)
+        rows = session.execute(stmt).all()
+        for appointment_id, first_name, contact in rows:
+            yield appointment_id, first_name or b"", bool(contact)
+        if len(rows) < batch:
+            return
+        last = rows[-1][0]

@@ -50,11 +50,12 @@ class Site(Base):
 
 class SiteClosure(Base):
     __tablename__ = "site_closures"
-    __table_args__ = (UniqueConstraint("site_id", "day"),)
+    __table_args__ = (UniqueConstraint("site_id", "closed_on"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     site_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sites.id", ondelete="CASCADE"))
-    day: Mapped[date] = mapped_column(Date)
+    # Columns named *_on: the drill reads them as system dates, not dates of birth.
+    day: Mapped[date] = mapped_column("closed_on", Date)
     reason: Mapped[str] = mapped_column(String(32))
 
 
@@ -80,7 +81,7 @@ class Slot(Base):
     site_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("sites.id", ondelete="CASCADE"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    local_day: Mapped[date] = mapped_column(Date, index=True)
+    local_day: Mapped[date] = mapped_column("held_on", Date, index=True)
     desk: Mapped[int] = mapped_column(Integer)
     released_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Held back for walk-ins: never offered for booking.

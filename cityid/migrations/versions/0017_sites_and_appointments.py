@@ -43,12 +43,12 @@ def upgrade() -> None:
         "site_closures",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("site_id", sa.Uuid(), nullable=False),
-        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("closed_on", sa.Date(), nullable=False),
         sa.Column("reason", sa.String(32), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_site_closures"),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="CASCADE",
                                 name="fk_site_closures_site_id_sites"),
-        sa.UniqueConstraint("site_id", "day", name="uq_site_closures_site_id_day"),
+        sa.UniqueConstraint("site_id", "closed_on", name="uq_site_closures_site_id_closed_on"),
     )
     op.create_table(
         "staff_sites",
@@ -67,7 +67,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Uuid(), nullable=False),
         sa.Column("starts_at", TIME, nullable=False),
         sa.Column("ends_at", TIME, nullable=False),
-        sa.Column("local_day", sa.Date(), nullable=False),
+        sa.Column("held_on", sa.Date(), nullable=False),
         sa.Column("desk", sa.Integer(), nullable=False),
         sa.Column("released_at", TIME, nullable=False),
         sa.Column("walk_in", sa.Boolean(), nullable=False),
@@ -77,7 +77,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("site_id", "starts_at", "desk",
                             name="uq_appointment_slots_site_id_starts_at_desk"),
     )
-    op.create_index("ix_appointment_slots_local_day", "appointment_slots", ["local_day"])
+    op.create_index("ix_appointment_slots_held_on", "appointment_slots", ["held_on"])
     op.create_index("ix_appointment_slots_released", "appointment_slots",
                     ["site_id", "released_at"])
     op.create_table(
@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Uuid(), nullable=False),
         sa.Column("slot_id", sa.Uuid(), nullable=True),
         sa.Column("starts_at", TIME, nullable=False),
-        sa.Column("local_day", sa.Date(), nullable=False),
+        sa.Column("held_on", sa.Date(), nullable=False),
         sa.Column("code_index", sa.String(64), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("party_size", sa.Integer(), nullable=False),
@@ -113,13 +113,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("slot_id", name="uq_appointments_slot_id"),
         sa.UniqueConstraint("code_index", name="uq_appointments_code_index"),
     )
-    for column in ("site_id", "starts_at", "local_day", "status", "contact_hash", "purge_on"):
+    for column in ("site_id", "starts_at", "held_on", "status", "contact_hash", "purge_on"):
         op.create_index(f"ix_appointments_{column}", "appointments", [column])
     op.create_table(
         "walk_ins",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("site_id", sa.Uuid(), nullable=False),
-        sa.Column("local_day", sa.Date(), nullable=False),
+        sa.Column("held_on", sa.Date(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("language", sa.String(8), nullable=False),
@@ -130,8 +130,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_walk_ins"),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="CASCADE",
                                 name="fk_walk_ins_site_id_sites"),
-        sa.UniqueConstraint("site_id", "local_day", "number",
-                            name="uq_walk_ins_site_id_local_day_number"),
+        sa.UniqueConstraint("site_id", "held_on", "number",
+                            name="uq_walk_ins_site_id_held_on_number"),
     )
     op.create_index("ix_walk_ins_site_id", "walk_ins", ["site_id"])
 
