@@ -14,6 +14,7 @@ from api.access import Rule
 from api.web import (
     admin,
     admin_partners,
+    appointments,
     assets,
     cards,
     clerk,
@@ -25,7 +26,7 @@ from api.web import (
     status,
 )
 
-AREAS = (assets, signin, status, clerk, cards, queue, admin, admin_partners,
+AREAS = (assets, signin, status, appointments, clerk, cards, queue, admin, admin_partners,
          partner, partner_accounts, docs)
 
 router = APIRouter()
