@@ -21,6 +21,7 @@ from api.middleware import (
 from api.openapi import all_routes, build_openapi
 from api.routers import (
     applications,
+    appointment_numbers,
     appointments,
     audit,
     auth,
@@ -31,6 +32,7 @@ from api.routers import (
     oversight,
     partner,
     partners,
+    site_day,
     sites,
     staff,
     status,
@@ -46,7 +48,7 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, wellknown.router,
            partners.router, oversight.router, impact.router, sites.router,
-           appointments.router, web_router)
+           site_day.router, appointments.router, appointment_numbers.router, web_router)
 
 
 def check_access_matrix(app: FastAPI) -> None:

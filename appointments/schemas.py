@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from enrollment.schemas import ApplicationOut
+
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 # A reminder contact: a phone number or an e-mail address, nothing else.
 Contact = Annotated[str, StringConstraints(
@@ -111,3 +113,11 @@ class DayOut(BaseModel):
 
 class NoShowResult(BaseModel):
     released: int
+
+
+class ApplicationStartOut(BaseModel):
+    application: ApplicationOut
+    # From the appointment: the language the resident booked in, and their interpreter need.
+    language: str
+    interpreter: bool
+    interpreter_language: str | None

@@ -220,6 +220,18 @@ def _site_calls(w: World) -> dict[tuple[str, str], Call]:
         ("POST", "/v1/appointments"): Call(None, body={
             "slot_id": w.slot_ids[1], "first_name": "Amara", "contact": "a@example.org",
             "interpreter": True, "interpreter_language": "ar", "lang": "es"}),
+        # The day's routes answer only staff linked to the site; the supervisor is not, so
+        # these stop at 403 after the body was read (and planted words are refused earlier).
+        ("POST", "/v1/sites/{site_id}/appointments/{appointment_id}/check-in"): Call(
+            "supervisor", {**site, "appointment_id": str(uuid.uuid4())}),
+        ("POST", "/v1/sites/{site_id}/appointments/{appointment_id}/application"): Call(
+            "supervisor", {**site, "appointment_id": str(uuid.uuid4())},
+            body=application_body()),
+        ("POST", "/v1/sites/{site_id}/no-shows"): Call("supervisor", site),
+        ("POST", "/v1/sites/{site_id}/walk-ins"): Call("supervisor", site, body={
+            "language": "es", "interpreter": True, "interpreter_language": "ar"}),
+        ("POST", "/v1/sites/{site_id}/walk-ins/{walk_in_id}/served"): Call(
+            "supervisor", {**site, "walk_in_id": str(uuid.uuid4())}),
         ("POST", "/v1/appointments/find"): Call(None, body={"code": w.booking_code}),
         ("POST", "/v1/appointments/reschedule"): Call(None, body={
             "code": w.booking_code, "slot_id": w.slot_ids[2]}),
