@@ -95,7 +95,7 @@ def test_check_in_then_an_application_carries_the_language_and_interpreter_need(
     checked = client.post(f"/v1/sites/{site}/appointments/{first['id']}/check-in",
                           headers=world["clerk"])
     assert checked.status_code == 200 and checked.json()["status"] == "checked_in"
-    chosen_none = application_body()
+    chosen_none: dict[str, Any] = dict(application_body())
     chosen_none["designations"] = {**chosen_none.get("designations", {}), "languages": []}
     started = client.post(f"/v1/sites/{site}/appointments/{first['id']}/application",
                           headers=world["clerk"], json=chosen_none)
