@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from cityid import cli_sites
 from cityid.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -860,6 +861,8 @@ def audit_chain_now() -> None:
     runtime = _runtime()
     click.echo(f"linked {runtime.audit_chainer.drain()} waiting entries into the chain")
 
+
+main.add_command(cli_sites.sites)  # issue 17: enrollment centres
 
 if __name__ == "__main__":
     main()
