@@ -18,6 +18,7 @@ from api.web import (
     assets,
     cards,
     clerk,
+    clerk_day,
     docs,
     partner,
     partner_accounts,
@@ -26,8 +27,8 @@ from api.web import (
     status,
 )
 
-AREAS = (assets, signin, status, appointments, clerk, cards, queue, admin, admin_partners,
-         partner, partner_accounts, docs)
+AREAS = (assets, signin, status, appointments, clerk, clerk_day, cards, queue, admin,
+         admin_partners, partner, partner_accounts, docs)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}
