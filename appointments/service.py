@@ -107,7 +107,10 @@ def open_slots(session: Session, *, clock: Clock, site_id: uuid.UUID, first: dat
     if not site.active:
         return site, []
     now = clock.now()
-    start = first or now.astimezone(ZoneInfo(site.time_zone)).date()
+    today = now.astimezone(ZoneInfo(site.time_zone)).date()
+    start = first or today
+    if not today - timedelta(days=1) <= start <= today + timedelta(days=366):
+        return site, []  # no slot is made further ahead than a year
     last = start + timedelta(days=max(1, min(days, 62)) - 1)
     return site, list(repository.open_slots(session, site.id, now=now, first=start, last=last))
 

@@ -41,11 +41,25 @@ def _zone(name: str) -> ZoneInfo:
         raise InvalidSite("time_zone must be an IANA time zone") from None
 
 
+# A bound on what one generation run makes (times a week, before desks): a week of 20-minute
+# slots around the clock is 504.
+MAX_SLOT_TIMES_PER_WEEK = 600
+
+
+def _minutes(text: str) -> int:
+    hour, minute = text.split(":")
+    return int(hour) * 60 + int(minute)
+
+
 def _check(rules: SiteRules, *, hours: dict[str, Any], slot_minutes: int,
            accessibility: list[str], opens_on: date | None, closes_on: date | None) -> None:
     problem = slot_rules.validate_hours(hours, slot_minutes)
     if problem:
         raise InvalidSite(f"hours: {problem}")
+    minutes = sum(_minutes(b) - _minutes(a) for intervals in hours.values()
+                  for a, b in intervals)
+    if minutes // slot_minutes > MAX_SLOT_TIMES_PER_WEEK:
+        raise InvalidSite(f"at most {MAX_SLOT_TIMES_PER_WEEK} slot times a week")
     unknown = sorted(set(accessibility) - set(rules.accessibility))
     if unknown:
         raise InvalidSite("accessibility takes codes from the list: "
