@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from api.deps import RuntimeDep, SessionDep, client_address
 from appointments import rules as booking_rules
 from appointments import service as booking
+from appointments.errors import InvalidBooking
 from appointments.schemas import AppointmentOut, BookingIn, CodeIn, PublicSiteOut, RescheduleIn
 from appointments.service import BookingDesk
 from enrollment import i18n
@@ -18,6 +19,7 @@ from sites import service as sites
 from sites.schemas import SlotOut
 
 router = APIRouter(prefix="/v1/appointments", tags=["appointments"])
+DAY = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 
 
 async def booking_desk(runtime: RuntimeDep) -> BookingDesk:
@@ -36,9 +38,14 @@ def public_sites(session: SessionDep) -> list[PublicSiteOut]:
 
 @router.get("/sites/{site_id}/slots", response_model=list[SlotOut])
 def open_slots(site_id: uuid.UUID, session: SessionDep, desk: DeskDep,
-               start: Annotated[date | None, Query(alias="from")] = None,
+               start: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
                days: Annotated[int, Query(ge=1, le=62)] = 14) -> list[SlotOut]:
-    site, found = booking.open_slots(session, clock=desk.clock, site_id=site_id, first=start,
+    # A string with a pattern, not a date: an empty ``from=`` is refused, not read as absent.
+    try:
+        first = date.fromisoformat(start) if start is not None else None
+    except ValueError:
+        raise InvalidBooking("from is not a day of the calendar") from None
+    site, found = booking.open_slots(session, clock=desk.clock, site_id=site_id, first=first,
                                      days=days)
     return [sites.slot_out(site, slot) for slot in found]
 
