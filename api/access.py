@@ -48,6 +48,33 @@ def only(*roles: str) -> Rule:
 
 ANY_STAFF = Rule(STAFF)
 
+SITE_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/v1/sites"): only(ADMIN, AUDITOR, SUPERVISOR),
+    ("POST", "/v1/sites"): only(ADMIN),
+    ("GET", "/v1/sites/{site_id}"): only(ADMIN, AUDITOR, SUPERVISOR, CLERK),
+    ("PATCH", "/v1/sites/{site_id}"): only(ADMIN),
+    ("POST", "/v1/sites/{site_id}/closures"): only(ADMIN),
+    ("POST", "/v1/sites/{site_id}/slots"): only(ADMIN),
+    ("GET", "/v1/sites/{site_id}/staff"): only(ADMIN, AUDITOR),
+    ("POST", "/v1/sites/{site_id}/staff"): only(ADMIN),
+    ("DELETE", "/v1/sites/{site_id}/staff/{staff_id}"): only(ADMIN),
+    # the clerk's day at a site (staff linked to it)
+    ("GET", "/v1/sites/{site_id}/day"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/sites/{site_id}/appointments/{appointment_id}/check-in"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/sites/{site_id}/appointments/{appointment_id}/application"):
+        only(CLERK, SUPERVISOR),
+    ("POST", "/v1/sites/{site_id}/no-shows"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/sites/{site_id}/walk-ins"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/sites/{site_id}/walk-ins/{walk_in_id}/served"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/reports/appointments"): only(ADMIN, AUDITOR),
+    ("GET", "/v1/appointments/sites"): PUBLIC,
+    ("GET", "/v1/appointments/sites/{site_id}/slots"): PUBLIC,
+    ("POST", "/v1/appointments"): PUBLIC,
+    ("POST", "/v1/appointments/find"): PUBLIC,
+    ("POST", "/v1/appointments/reschedule"): PUBLIC,
+    ("POST", "/v1/appointments/cancel"): PUBLIC,
+}
+
 MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
@@ -156,6 +183,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/reports/impact"): only(ADMIN, AUDITOR),
     ("GET", "/v1/reports/impact.csv"): only(ADMIN, AUDITOR),
     ("GET", "/v1/reports/impact/{table}.svg"): only(ADMIN, AUDITOR),
+    # enrollment centres (sites/) and public booking (appointments/)
+    **SITE_RULES,
 }
 
 

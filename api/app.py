@@ -21,6 +21,8 @@ from api.middleware import (
 from api.openapi import all_routes, build_openapi
 from api.routers import (
     applications,
+    appointment_numbers,
+    appointments,
     audit,
     auth,
     cards,
@@ -34,6 +36,8 @@ from api.routers import (
     oversight,
     partner,
     partners,
+    site_day,
+    sites,
     staff,
     staff_security,
     status,
@@ -50,7 +54,8 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            applications.router, duplicates.router, status.router, cards.router, fulfilment.router,
            wellknown.router, partners.router, oversight.router, impact.router, operations.router,
-           staff_security.router, key_ceremonies.router, holder.router, web_router)
+           staff_security.router, key_ceremonies.router, holder.router, sites.router,
+           site_day.router, appointments.router, appointment_numbers.router, web_router)
 # The app, which holds both parts, merges the API's matrix and the web pages' rules; neither
 # api/access.py nor api/web imports the other's routes.
 ACCESS: Matrix = merged(MATRIX, WEB_ACCESS)

@@ -14,9 +14,11 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from appointments.errors import SlotTaken
 from cityid.db import database_unavailable, violated_constraint
 from cityid.errors import AppError, Conflict, DatabaseUnavailable, ErrorKind
 from partners.errors import PartnerNameTaken
+from sites.errors import SiteNameTaken
 from staff.errors import UsernameTaken
 
 log = logging.getLogger("cityid.api")
@@ -62,6 +64,8 @@ UNIQUE_CONFLICTS: dict[str, type[Conflict]] = {
     "uq_staff_accounts_username": UsernameTaken,
     "uq_partners_name": PartnerNameTaken,
     "uq_partners_name_key": PartnerNameTaken,
+    "uq_sites_name_key": SiteNameTaken,
+    "uq_appointments_slot_id": SlotTaken,
 }
 
 

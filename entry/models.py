@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import appointments.models
 import enrollment.models
 import fulfilment.models
 import holder.models
@@ -15,12 +16,13 @@ import oversight.models
 import partners.models
 import privacy.models
 import redemption.models
+import sites.models
 import staff.models
 from cityid.db import Base
 
-MODEL_MODULES = (privacy.models, partners.models, staff.models, enrollment.models,
+MODEL_MODULES = (privacy.models, partners.models, staff.models, sites.models, enrollment.models,
                  notifications.models, idcard.models, fulfilment.models, redemption.models,
-                 holder.models, oversight.models)
+                 holder.models, appointments.models, oversight.models)
 
 
 def import_all_models() -> MetaData:

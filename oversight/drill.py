@@ -46,6 +46,9 @@ DATE_ONLY = re.compile(r"\b(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01
 SYSTEM_DATE_COLUMNS = re.compile(r"(_at|_on|_from|_until)$")
 WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 KEYED_HASH = re.compile(r"[0-9a-f]{64}")
+# Public facts about city buildings, not about anyone: an enrollment centre's name and street
+# address are printed on the booking page. They are still searched for immigration terms.
+PUBLIC_PLACE_COLUMNS = frozenset({("sites", "name"), ("sites", "address")})
 IMMIGRATION_TERM = "immigration_term"
 
 
@@ -305,9 +308,11 @@ def _inspect(report: DrillReport, stat: ColumnReport, value: Any,
         if encoded in raw or canary.lower() in text.lower():
             report.findings.append(Finding("canary", stat.table, stat.column, canary))
     lowered_words = {w.lower() for w in WORD.findall(text)}
-    if lowered_words & COMMON_NAMES and not _kind(text).startswith(("keyed", "identifier")):
+    place = (stat.table, stat.column) in PUBLIC_PLACE_COLUMNS
+    if lowered_words & COMMON_NAMES and not place and \
+            not _kind(text).startswith(("keyed", "identifier")):
         report.findings.append(Finding("name", stat.table, stat.column, text))
-    if STREET.search(text):
+    if STREET.search(text) and not place:
         report.findings.append(Finding("address", stat.table, stat.column, text))
     if not SYSTEM_DATE_COLUMNS.search(stat.column) and DATE_ONLY.search(text):
         report.findings.append(Finding("date_of_birth", stat.table, stat.column, text))
@@ -347,6 +352,16 @@ def lawful_reach(session: Session, vault: Vault) -> dict[str, int]:
         reach["care_of_addresses"] += care_of
         reach["phone_numbers_or_emails"] += contact
         reach["photos"] += photo
+    for appointment_id, first_name, contact in repository.appointment_field_presence(session):
+        reach["appointments_on_record"] += 1
+        try:
+            vault.open_data_key(session, appointment_id).record(
+                "appointments", appointment_id).open("first_name", first_name)
+        except (DataKeyShredded, DecryptionFailed):
+            reach["appointments_unreadable"] += 1
+            continue
+        reach["appointment_first_names"] += 1
+        reach["appointment_contacts"] += contact
     reach["immigration_status_or_proxies"] = 0
     reach["document_numbers_or_images"] = 0
     return dict(reach)

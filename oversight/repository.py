@@ -149,3 +149,24 @@ def get_hold(session: Session, hold_id: uuid.UUID) -> LegalHold | None:
 def add_hold(session: Session, hold: LegalHold) -> None:
     session.add(hold)
     session.flush()
+
+
+def appointment_field_presence(session: Session, batch: int = 5000
+                               ) -> Iterator[tuple[uuid.UUID, bytes, bool]]:
+    """(id, sealed first name, has a contact) of every appointment not yet purged."""
+    from appointments.models import Appointment
+
+    last: uuid.UUID | None = None
+    while True:
+        stmt = (select(Appointment.id, Appointment.first_name_enc,
+                       Appointment.contact_enc.is_not(None))
+                .where(Appointment.first_name_enc.is_not(None))
+                .order_by(Appointment.id).limit(batch))
+        if last is not None:
+            stmt = stmt.where(Appointment.id > last)
+        rows = session.execute(stmt).all()
+        for appointment_id, first_name, contact in rows:
+            yield appointment_id, first_name or b"", bool(contact)
+        if len(rows) < batch:
+            return
+        last = rows[-1][0]

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
+from appointments import retention as appointment_retention
 from cityid.clock import Clock
 from cityid.db import unit_of_work
 from idcard.models import Card
@@ -57,6 +58,7 @@ class RetentionReport:
     applications_purged: int = 0
     residents_purged: int = 0
     staff_tokens_deleted: int = 0
+    appointments_purged: int = 0
     held: int = 0
     skipped_busy: int = 0
     due: dict[str, int] = field(default_factory=dict)
@@ -64,7 +66,8 @@ class RetentionReport:
     def summary(self) -> str:
         verb = "would purge" if self.dry_run else "purged"
         return (f"{verb}: {self.applications_purged} applications, {self.residents_purged} "
-                f"residents (data keys destroyed), {self.staff_tokens_deleted} expired sessions; "
+                f"residents (data keys destroyed), {self.appointments_purged} appointments' names "
+                f"and contacts, {self.staff_tokens_deleted} expired sessions; "
                 f"{self.held} under legal hold kept"
                 + (f"; {self.skipped_busy} left to a concurrent run" if self.skipped_busy else ""))
 
@@ -192,4 +195,7 @@ def run(sessions: sessionmaker[Session], *, vault: Vault, clock: Clock, rules: R
         if not dry_run:
             report.staff_tokens_deleted = repository.delete_dead_tokens(
                 session, now - timedelta(days=rules.staff_token_days))
+    # Appointments keep their own period, beside their package (appointments/rules.yaml).
+    report.appointments_purged = appointment_retention.purge_due(
+        sessions, vault=vault, clock=clock, dry_run=dry_run, batch=batch)
     return report

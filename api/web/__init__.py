@@ -14,9 +14,11 @@ from api.access import Rule
 from api.web import (
     admin,
     admin_partners,
+    appointments,
     assets,
     cards,
     clerk,
+    clerk_day,
     docs,
     fulfilment_desk,
     me,
@@ -29,8 +31,9 @@ from api.web import (
     status,
 )
 
-AREAS = (assets, signin, second_factor, status, me, clerk, cards, fulfilment_desk, queue, admin,
-         admin_partners, partner, partner_accounts, docs, operations)
+AREAS = (assets, signin, second_factor, status, me, appointments, clerk, clerk_day, cards,
+         fulfilment_desk, queue, admin, admin_partners, partner, partner_accounts, docs,
+         operations)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}

@@ -38,6 +38,7 @@ TOPICS: dict[str, tuple[str, str, str]] = {
              "and an active card each) for demos and benchmarks."),
     "serve": ("entry.cli.service", "serve",
               "Start the service (migrates the database and makes keys on first run)."),
+    "sites": ("entry.cli.sites", "sites", "Enrollment centres and their slots."),
     "staff": ("entry.cli.accounts", "staff", "Staff accounts."),
     "verify": ("entry.cli.verify", "verify",
                "Verify a card credential: QR text, or --image of a card's back."),

@@ -34,6 +34,7 @@ from api.runtime import Runtime
 from cityid.clock import Clock, FixedClock
 from cityid.db import Base
 from oversight import drill
+from tests.appointments.helpers import book, make_site, open_slots, site_body
 from tests.factories import application_body
 from tests.holder.helpers import session_for
 from tests.redemption.helpers import Headers, make_benefit, make_cardholder, make_partner
@@ -77,6 +78,9 @@ class World:
     redemption_id: str
     hold_id: str
     holder: dict[str, Any]
+    site_id: str = ""
+    slot_ids: list[str] = field(default_factory=list)
+    booking_code: str = ""
 
 
 def _world(client: TestClient, runtime: Runtime,
@@ -101,6 +105,10 @@ def _world(client: TestClient, runtime: Runtime,
     staff = client.get("/v1/staff", headers=admin).json()
     # Holder self-service acts on a card of its own, so locking it changes nothing above.
     self_served = make_cardholder(runtime, "Selfserve")
+    site = make_site(client, admin, through="2026-11-20")
+    slot_ids = [s["id"] for s in open_slots(client, site["id"], "2026-11-10", days=5)]
+    booked = book(client, slot_ids[0])
+    assert booked.status_code == 201, booked.text
     return World(headers={"admin": admin, "supervisor": supervisor, "museum": museum_key,
                           "police": police_key,
                           "holder": session_for(client, runtime, self_served),
@@ -108,7 +116,8 @@ def _world(client: TestClient, runtime: Runtime,
                  partner_id=museum["id"], police_id=police["id"], key_id=keys[0]["id"],
                  benefit_id=benefit["id"],
                  staff_id=staff[0]["id"], card_id=holder["id"], reference=reference,
-                 redemption_id=receipt.json()["id"], hold_id=hold.json()["id"], holder=holder)
+                 redemption_id=receipt.json()["id"], hold_id=hold.json()["id"], holder=holder,
+                 site_id=site["id"], slot_ids=slot_ids, booking_code=booked.json()["code"])
 
 
 def _calls(w: World) -> dict[tuple[str, str], Call]:
@@ -237,6 +246,44 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
         ("POST", "/v1/applications/{reference}/holds"): Call(
             "supervisor", ref, body={"scope": "application", "reason": "litigation"}),
         ("POST", "/v1/holds/{hold_id}/release"): Call("supervisor", {"hold_id": w.hold_id}),
+        **_site_calls(w),
+    }
+
+
+def _site_calls(w: World) -> dict[tuple[str, str], Call]:
+    site = {"site_id": w.site_id}
+    return {
+        ("POST", "/v1/sites"): Call("admin", body=site_body(name="Bronx Hub")),
+        ("PATCH", "/v1/sites/{site_id}"): Call("admin", site, body={
+            "name": "Queens Library", "address": "1 Main Street", "languages": ["es"],
+            "accessibility": ["elevator"]}),
+        ("POST", "/v1/sites/{site_id}/closures"): Call("admin", site, body={
+            "day": "2026-11-19", "reason": "staff_training"}),
+        ("POST", "/v1/sites/{site_id}/slots"): Call("admin", site,
+                                                    body={"through": "2026-11-20"}),
+        ("POST", "/v1/sites/{site_id}/staff"): Call("admin", site,
+                                                    body={"staff_id": w.staff_id}),
+        ("DELETE", "/v1/sites/{site_id}/staff/{staff_id}"): Call(
+            "admin", {**site, "staff_id": w.staff_id}),
+        ("POST", "/v1/appointments"): Call(None, body={
+            "slot_id": w.slot_ids[1], "first_name": "Amara", "contact": "a@example.org",
+            "interpreter": True, "interpreter_language": "ar", "lang": "es"}),
+        # The day's routes answer only staff linked to the site; the supervisor is not, so
+        # these stop at 403 after the body was read (and planted words are refused earlier).
+        ("POST", "/v1/sites/{site_id}/appointments/{appointment_id}/check-in"): Call(
+            "supervisor", {**site, "appointment_id": str(uuid.uuid4())}),
+        ("POST", "/v1/sites/{site_id}/appointments/{appointment_id}/application"): Call(
+            "supervisor", {**site, "appointment_id": str(uuid.uuid4())},
+            body=application_body()),
+        ("POST", "/v1/sites/{site_id}/no-shows"): Call("supervisor", site),
+        ("POST", "/v1/sites/{site_id}/walk-ins"): Call("supervisor", site, body={
+            "language": "es", "interpreter": True, "interpreter_language": "ar"}),
+        ("POST", "/v1/sites/{site_id}/walk-ins/{walk_in_id}/served"): Call(
+            "supervisor", {**site, "walk_in_id": str(uuid.uuid4())}),
+        ("POST", "/v1/appointments/find"): Call(None, body={"code": w.booking_code}),
+        ("POST", "/v1/appointments/reschedule"): Call(None, body={
+            "code": w.booking_code, "slot_id": w.slot_ids[2]}),
+        ("POST", "/v1/appointments/cancel"): Call(None, body={"code": w.booking_code}),
     }
 
 
@@ -365,6 +412,7 @@ def test_words_planted_through_every_input_are_refused_or_never_stored_in_the_cl
             "POST /v1/verify incident_reference"} <= accepted, sorted(accepted)
     # Program data in the clear refuses the word list.
     for program_data in ("POST /v1/partners name", "POST /v1/benefits name",
+                         "POST /v1/sites name", "POST /v1/sites address",
                          "POST /v1/partners/{partner_id}/keys label",
                          "POST /v1/partners/{partner_id}/accounts username"):
         assert answers[program_data] == {422}, program_data
