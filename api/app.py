@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from api.access import all_rules
 from api.deps import authorize
 from api.errors import install_error_handlers, route_methods
+from api.lean import LeanVerifyMiddleware
 from api.middleware import (
     AccessLogMiddleware,
     InFlightLimitMiddleware,
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(router)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
+    # Inside all of them: the lean QR verification route (issue 14) gets every guard.
+    app.add_middleware(LeanVerifyMiddleware, runtime=runtime)
     # Innermost of the three: a request takes a slot once its body is read and checked, and a
     # refusal is still logged and counted.
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_requests_in_flight)
