@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     # Inside all of them: the lean QR verification route (issue 14) gets every guard.
-    app.add_middleware(LeanVerifyMiddleware, runtime=runtime)
+    app.add_middleware(LeanVerifyMiddleware, runtime=runtime, enabled=settings.hot_path)
     # Innermost of the three: a request takes a slot once its body is read and checked, and a
     # refusal is still logged and counted.
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_requests_in_flight)

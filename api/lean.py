@@ -50,7 +50,7 @@ class _HandOver(Exception):
 
 
 class LeanVerifyMiddleware:
-    def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, *, runtime: Runtime, enabled: bool = True) -> None:
         self.app = app
         self.runtime = runtime
         url = make_url(runtime.settings.effective_database_url)
@@ -58,12 +58,13 @@ class LeanVerifyMiddleware:
         # Fail closed: with no rule letting partner keys call it, the lean route stays off.
         self.enabled = (url.get_backend_name() == "postgresql" and rule is not None
                         and not rule.public and rule.allows(PARTNER)
-                        and runtime.settings.hot_path)
+                        and enabled)
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._db: repo.HotDatabase | None = None
         self.keys = KeyCache(self._conninfo)
         self._hot: HotDesk | None = None
         self._route: Any = None
+        self.answered = 0  # requests this route answered itself (the rest were handed over)
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -84,6 +85,7 @@ class LeanVerifyMiddleware:
         if self._route is None:
             self._route = _find_route(scope)
         scope["route"] = self._route  # for the access log and metrics
+        self.answered += 1
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -172,6 +174,16 @@ class LeanVerifyMiddleware:
         if row.revoked_at is not None or row.expires_at <= now or not row.active:
             raise _HandOver()
         return cached
+
+
+def lean_of(app: Any) -> LeanVerifyMiddleware | None:
+    """The lean route in a started app's middleware stack (for tests and benchmarks)."""
+    layer = getattr(app, "middleware_stack", None)
+    while layer is not None:
+        if isinstance(layer, LeanVerifyMiddleware):
+            return layer
+        layer = getattr(layer, "app", None)
+    return None
 
 
 def _bearer(scope: Scope) -> str | None:
