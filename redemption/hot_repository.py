@@ -27,6 +27,9 @@ from privacy.audit_prepared import PreparedEntry
 T = TypeVar("T")
 # How long a client should wait after both tries failed (api/errors.py uses the same).
 RETRY_AFTER = 2
+# Names these connections in pg_stat_activity (an operator's view, and the tests' way in).
+APPLICATION_NAME = "cityid-hot-path"
+LISTENER_NAME = "cityid-key-listener"
 
 KEY_SQL = (
     "SELECT k.id, k.revoked_at, k.expires_at, k.last_used_at, "
@@ -88,7 +91,8 @@ class HotDatabase:
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True,
-                                                     prepare_threshold=0)
+                                                     prepare_threshold=0,
+                                                     application_name=APPLICATION_NAME)
 
     async def _acquire(self) -> psycopg.AsyncConnection[Any]:
         async with self._freed:

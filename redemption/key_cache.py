@@ -21,7 +21,7 @@ from datetime import datetime
 
 import psycopg
 
-from redemption.hot_repository import KeyRow
+from redemption.hot_repository import LISTENER_NAME, KeyRow
 from redemption.service import PartnerAccess
 
 log = logging.getLogger("cityid.key_cache")
@@ -96,7 +96,8 @@ class KeyCache:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                with psycopg.connect(self._conninfo, autocommit=True,
+                                     application_name=LISTENER_NAME) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self.drop_all()
                     self._listening.set()

@@ -52,6 +52,7 @@ def _qr(runtime: Runtime, *, key: Any = None, now: datetime | None = None,
     """A plain signed credential of our own making, for the signature and time reasons."""
     now = now or runtime.clock.now()
     signing = key or runtime.vault.active_signing_key()
+    assert signing is not None
     claims = CardClaims(card_number=number, issue_number=1, language="eng",
                         full_name="Test Holder", date_of_birth=datetime(1990, 1, 2).date(),
                         gender=None)
