@@ -132,9 +132,9 @@ class LeanVerifyMiddleware:
             if not takes(partner):
                 raise _HandOver()
             per_key, per_client = runtime.partner_limits
-            runtime.limiter.consume(per_key, str(partner.key_id), PartnerThrottled)
+            runtime.partner_limiter.consume(per_key, str(partner.key_id), PartnerThrottled)
             client = scope.get("client")
-            runtime.limiter.consume(per_client, client[0] if client else "unknown",
+            runtime.partner_limiter.consume(per_client, client[0] if client else "unknown",
                                     PartnerThrottled)
             if cached.touched_at is None or now - cached.touched_at >= TOUCH_EVERY:
                 await repo.touch_key(db, cached.row.key_id, now)
