@@ -31,6 +31,23 @@ def _check_code(name: str, value: str | None) -> None:
         raise ValueError(f"audit {name} must be a short code, not free text")
 
 
+# Entries on the hot path repeat a few combinations of codes (reason, what was disclosed, which
+# key): each combination is checked once, not per request. Bounded, so varied input can't grow it.
+_checked: set[tuple[object, ...]] = set()
+CHECKED_MAX = 4096
+
+
+def _check(action: str, purpose: str | None, details: dict[str, DetailValue]) -> None:
+    # With each value's type: True and 1 are equal as keys, not as audit details.
+    combination = (action, purpose, *((k, type(v), v) for k, v in details.items()))
+    if combination in _checked:
+        return
+    check_entry(action, purpose, details)
+    if len(_checked) >= CHECKED_MAX:
+        _checked.clear()
+    _checked.add(combination)
+
+
 def prepare_entry(mac_key: bytes, *, actor: Actor, action: str, at: datetime,
                   subject: str | None = None, purpose: str | None = None,
                   detail: Mapping[str, DetailValue] | None = None) -> PreparedEntry:
@@ -43,7 +60,7 @@ def prepare_entry(mac_key: bytes, *, actor: Actor, action: str, at: datetime,
         _check_code("detail key", name)
         if isinstance(detail_value, str):
             _check_code(f"detail {name}", detail_value)
-    check_entry(action, purpose, details)
+    _check(action, purpose, details)
     return PreparedEntry(at=at, actor=actor.id, role=actor.role, action=action, subject=subject,
                          purpose=purpose, detail=details,
                          mac=entry_mac(mac_key, at=at, actor=actor.id, role=actor.role,
