@@ -140,8 +140,8 @@ def _partner_principal(request: Request, session: Session, runtime: Runtime, tok
                        rule: Rule) -> Principal:
     access = partner_keys.authenticate_key(session, token, clock=runtime.clock)
     per_key, per_client = runtime.partner_limits
-    runtime.limiter.consume(per_key, str(access.key_id), PartnerThrottled)
-    runtime.limiter.consume(per_client, client_address(request), PartnerThrottled)
+    runtime.partner_limiter.consume(per_key, str(access.key_id), PartnerThrottled)
+    runtime.partner_limiter.consume(per_client, client_address(request), PartnerThrottled)
     principal = Principal("partner", f"partner:{access.partner_id}", PARTNER, token, access)
     if not rule.allows(PARTNER):
         raise Forbidden()

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # overflow connection would be opened and closed per request under load, and a new
     # PostgreSQL backend costs more than the request. Processes x this must fit max_connections.
     database_pool_size: int = Field(default=16, ge=2, le=200)
+    # The lean route for QR verification on PostgreSQL (api/lean.py); off, every verification
+    # takes the normal route.
+    hot_path: bool = True
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     redis_url: str = ""

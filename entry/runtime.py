@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from api.runtime import Runtime, head_publisher
 from cityid.clock import Clock, system_clock
 from cityid.db import make_engine, session_factory
+from cityid.gcra import PartnerLimiter
 from cityid.ratelimit import RateLimiter
 from cityid.settings import Settings
 from enrollment.rulebook import load_rulebook
@@ -44,4 +45,5 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock,
         rulebook=load_rulebook(settings.rulebook_path),
         audit_chainer=Chainer(sessions, interval=settings.audit_chain_interval_seconds,
                               publisher=head_publisher(settings, vault, clock)),
+        partner_limiter=PartnerLimiter(settings.rate_limit_storage_uri),
     )

@@ -27,7 +27,8 @@ class Card(Base):
         Uuid, ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     application_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("applications.id", ondelete="SET NULL"), nullable=True, index=True)
-    card_number_index: Mapped[str] = mapped_column(String(64), index=True)
+    # Looked up through the unique (number, issue) index, which starts with it.
+    card_number_index: Mapped[str] = mapped_column(String(64))
     card_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
     issue_number: Mapped[int] = mapped_column(Integer)
     status: Mapped[CardStatus] = mapped_column(EnumString(CardStatus, 12), index=True)

@@ -29,7 +29,7 @@ def _key_out(key: PartnerKey) -> KeyOut:
                   revoked_at=key.revoked_at)
 
 
-def _hash(key: str) -> str:
+def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -40,8 +40,8 @@ def create_key(session: Session, *, actor: Actor, clock: Clock, partner_id: uuid
     prefix = KEY_PREFIX + secrets.token_hex(4)
     value = f"{prefix}_{secrets.token_urlsafe(32)}"
     now = clock.now()
-    key = PartnerKey(id=uuid.uuid4(), partner_id=partner.id, prefix=prefix, key_hash=_hash(value),
-                     label=data.label, created_at=now,
+    key = PartnerKey(id=uuid.uuid4(), partner_id=partner.id, prefix=prefix,
+                     key_hash=key_hash(value), label=data.label, created_at=now,
                      expires_at=now + timedelta(days=data.expires_in_days))
     repository.add(session, key)
     audit.record(session, actor=actor, action="partner.key_created",
@@ -73,7 +73,7 @@ def is_partner_key(value: str) -> bool:
 
 def authenticate_key(session: Session, value: str, *, clock: Clock) -> PartnerAccess:
     """The partner behind an API key. Each way a key can fail has its own code."""
-    found = repository.key_with_partner(session, _hash(value))
+    found = repository.key_with_partner(session, key_hash(value))
     if found is None:
         raise UnknownKey()
     key, partner = found

@@ -42,6 +42,13 @@ def settings_overrides() -> dict[str, object]:
             "partner_requests_per_minute_per_client": 100_000}
 
 
+# These two hook the ORM engine, which the lean verification route (api/lean.py) does not use;
+# its own dropped connections are tested in tests/redemption/test_hotpath.py.
+normal_route = pytest.mark.parametrize("settings_overrides", [{
+    "partner_requests_per_minute": 100_000, "partner_requests_per_minute_per_client": 100_000,
+    "hot_path": False}])
+
+
 @pytest.fixture
 def admin(auth_header: Callable[[str], Headers]) -> Headers:
     return auth_header("admin")
@@ -86,6 +93,7 @@ def _verifications(runtime: Runtime) -> int:
 
 
 @postgres_only
+@normal_route
 def test_a_connection_killed_mid_request_answers_503_and_writes_nothing(
         client: TestClient, desk: tuple[Headers, str], runtime: Runtime,
         pg_admin: Engine) -> None:
@@ -112,6 +120,7 @@ def test_a_connection_killed_mid_request_answers_503_and_writes_nothing(
 
 
 @postgres_only
+@normal_route
 def test_a_connection_killed_at_commit_answers_503_and_commits_nothing(
         client: TestClient, desk: tuple[Headers, str], runtime: Runtime,
         pg_admin: Engine) -> None:

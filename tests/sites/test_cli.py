@@ -18,8 +18,8 @@ from tests.appointments.helpers import Headers, make_site
 def test_the_slots_command_fills_every_active_site_and_adds_nothing_twice(
         client: TestClient, runtime: Runtime, auth_header: Callable[[str], Headers],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from entry import cli
     from cityid.settings import get_settings
+    from entry import cli
 
     admin = auth_header("admin")
     first = make_site(client, admin, through=None)

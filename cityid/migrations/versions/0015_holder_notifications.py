@@ -2,7 +2,7 @@
 one-time codes and holder sessions
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic import op
 import cityid.db
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Staff second factors (TOTP, sealed), recovery codes, forced password change, key ceremonies.
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from cityid.db import UTCDateTime
 
 revision = "0018"
-down_revision = "0013"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
