@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityid.db import Base, UTCDateTime, new_id
+from privacy.sealed import SealedFields
 
 
 class AppointmentStatus(StrEnum):
@@ -41,6 +43,9 @@ class WalkInStatus(StrEnum):
 
 
 class Appointment(Base):
+
+    __sealed__: ClassVar[SealedFields] = SealedFields({"first_name": "text", "contact": "text"},
+                                                      owner="id")
     __tablename__ = "appointments"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)

@@ -2,16 +2,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityid.db import Base, UTCDateTime, new_id
+from privacy.sealed import SealedFields
 
 
 class HolderCode(Base):
     """A one-time code, kept only as a keyed hash bound to the card number it was asked for.
     A code confirming a new contact also holds that contact, sealed, until it is confirmed."""
+
+    __sealed__: ClassVar[SealedFields] = SealedFields({"new_contact": "text"})
 
     __tablename__ = "holder_codes"
 

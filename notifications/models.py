@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityid.db import Base, UTCDateTime, new_id
+from privacy.sealed import SealedFields
 
 
 class OutboxMessage(Base):
@@ -14,6 +16,8 @@ class OutboxMessage(Base):
     in the holder's language when it is sent. The recipient (only when it is not the contact on
     file, such as a new e-mail being confirmed) and the parameters (a one-time code) are
     ciphertext under the resident's data key. Deleted once sent."""
+
+    __sealed__: ClassVar[SealedFields] = SealedFields({"recipient": "text", "params": "json"})
 
     __tablename__ = "notification_outbox"
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,6 +13,7 @@ from cityid.db import Base, UTCDateTime, new_id
 # The roles live in the kernel so that every layer may name one; imported here for staff's own
 # importers.
 from cityid.roles import PARTNER_ROLES, Role
+from privacy.sealed import SealedFields
 
 __all__ = ["PARTNER_ROLES", "Role", "StaffAccount", "StaffToken"]
 
@@ -50,6 +52,9 @@ class StaffSecondFactor(Base):
     """A staff member's TOTP second factor. The shared secret is sealed under the account's own
     data key (privacy/vault.py), so it is no more readable in a copy of the database than a
     resident's name; ``confirmed_at`` stays empty until a first code proves the enrolment."""
+
+    __sealed__: ClassVar[SealedFields] = SealedFields({"totp_secret": "text"}, owner="staff_id",
+                                                 row="staff_id")
 
     __tablename__ = "staff_second_factors"
 

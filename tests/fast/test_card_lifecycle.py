@@ -92,7 +92,8 @@ def test_the_audit_action_comes_from_the_table(rules: Lifecycle) -> None:
 def test_a_reason_not_on_the_actions_list_is_refused(rules: Lifecycle) -> None:
     with pytest.raises(UnknownCardReason) as refused:
         rules.check_reason("suspend", "lost", Role.SUPERVISOR)
-    assert refused.value.detail == "Reasons for suspend: holder_request, under_investigation."
+    assert refused.value.detail == ("Reasons for suspend: holder_request, reported_lost, "
+                                    "under_investigation.")
 
 
 def test_a_reason_is_given_only_by_its_roles(rules: Lifecycle) -> None:
