@@ -9,9 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from enrollment.schemas import ApplicationOut
 
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
-# A reminder contact: a phone number or an e-mail address, nothing else.
+# A reminder contact: a phone number or an e-mail address, nothing else. Neither may start or end
+# with a space and the e-mail is printable ASCII, so the pattern means the same in the OpenAPI
+# document (ECMA regex) as here (Python's \s differs), and stripping whitespace changes nothing.
 Contact = Annotated[str, StringConstraints(
-    pattern=r"^(\+?[0-9 ()\-]{7,20}|[^@\s]{1,64}@[^@\s]+\.[^@\s]+)$", max_length=254)]
+    pattern=r"^(\+?[0-9(][0-9 ()\-]{5,18}[0-9)]|[!-?A-~]{1,64}@[!-?A-~]+\.[!-?A-~]+)$",
+    max_length=254)]
 
 
 class Strict(BaseModel):
