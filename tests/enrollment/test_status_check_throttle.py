@@ -144,7 +144,10 @@ def work(monkeypatch: pytest.MonkeyPatch, runtime: Runtime) -> Iterator[Counter[
     spy(vault_module.RecordCipher, "open")
 
     def statement(*_: Any) -> None:
-        seen["sql"] += 1
+        # The audit chainer links entries on its own thread and schedule: its statements are
+        # not the check's work, and counting them made the comparison depend on timing.
+        if threading.current_thread().name != "audit-chainer":
+            seen["sql"] += 1
 
     event.listen(runtime.engine, "before_cursor_execute", statement)
     yield seen
