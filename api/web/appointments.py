@@ -4,7 +4,6 @@ right to left in Arabic. The booking code travels in POST bodies only, never the
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -24,6 +23,7 @@ from api.deps import SessionDep, client_address
 from api.web import pages
 from api.web.csrf import PublicForm
 from api.web.forms import checked, text
+from api.web.wording import load_words
 from appointments import service as booking
 from appointments.rules import load_rules
 from appointments.schemas import AppointmentOut, BookingIn, RescheduleIn
@@ -45,12 +45,7 @@ SLOT_DAYS = 21
 @lru_cache(maxsize=len(i18n.SUPPORTED))
 def words(lang: str) -> Mapping[str, str]:
     """These pages' wording in ``lang``; every catalog has every key of the English one."""
-    catalog: dict[str, str] = json.loads((LOCALE_DIR / f"{lang}.json").read_text("utf-8"))
-    english = json.loads((LOCALE_DIR / "en.json").read_text("utf-8"))
-    missing = english.keys() - catalog.keys()
-    if missing or not all(isinstance(v, str) and v.strip() for v in catalog.values()):
-        raise RuntimeError(f"appointments locale {lang}: missing or empty {sorted(missing)}")
-    return catalog
+    return load_words(LOCALE_DIR, lang, "appointments locale")
 
 
 class BookingFormInvalid(AppError):

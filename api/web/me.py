@@ -6,7 +6,6 @@ contact on file opens a holder session, kept in an HttpOnly, SameSite=Strict coo
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
@@ -22,6 +21,7 @@ from api.deps import RuntimeDep, SessionDep, client_address
 from api.web import pages
 from api.web.csrf import CsrfRefused, PublicForm
 from api.web.forms import text
+from api.web.wording import languages, load_words
 from cityid.errors import AppError
 from enrollment import i18n
 from holder import codes
@@ -52,12 +52,7 @@ CHANNELS: tuple[Channel, ...] = ("email", "sms")
 @lru_cache(maxsize=len(i18n.SUPPORTED))
 def words(lang: str) -> Mapping[str, str]:
     """The page's wording in ``lang``; every catalog has every key of the English one."""
-    catalog: dict[str, str] = json.loads((LOCALE_DIR / f"{lang}.json").read_text("utf-8"))
-    english = json.loads((LOCALE_DIR / "en.json").read_text("utf-8"))
-    missing = english.keys() - catalog.keys()
-    if missing or not all(isinstance(v, str) and v.strip() for v in catalog.values()):
-        raise RuntimeError(f"web locale me/{lang}: missing or empty {sorted(missing)}")
-    return catalog
+    return load_words(LOCALE_DIR, lang, "web locale me")
 
 
 class MeFormInvalid(AppError):
@@ -68,11 +63,6 @@ class MeFormInvalid(AppError):
         self.fields = fields
 
 
-def _languages() -> list[dict[str, str]]:
-    return [{"code": lang, "name": i18n.language_name(lang), "tag": i18n.html_lang(lang)}
-            for lang in i18n.SUPPORTED]
-
-
 def _language(request: Request, chosen: str | None) -> str:
     return i18n.negotiate(request.headers.get("accept-language"), chosen)
 
@@ -80,7 +70,7 @@ def _language(request: Request, chosen: str | None) -> str:
 def _page(request: Request, lang: str, step: str, *, status_code: int = 200,
           **context: Any) -> Response:
     return pages.render(request, "me.html", {
-        "t": words(lang), "languages": _languages(), "current": lang, "step": step,
+        "t": words(lang), "languages": languages(), "current": lang, "step": step,
         "values": {}, "invalid": (), "error": None, "notice": None, **context,
     }, status_code=status_code, lang=i18n.html_lang(lang), direction=i18n.direction(lang))
 

@@ -6,7 +6,6 @@ words come from ``locale/<lang>.json``; the status and the next step from enroll
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
@@ -21,6 +20,7 @@ from api.deps import RuntimeDep, SessionDep, client_address
 from api.web import pages
 from api.web.csrf import CsrfRefused, PublicForm
 from api.web.forms import text
+from api.web.wording import languages, load_words
 from cityid.errors import AppError
 from enrollment import i18n
 from fulfilment import status_check
@@ -37,12 +37,7 @@ LOCALE_DIR = Path(__file__).with_name("locale")
 @lru_cache(maxsize=len(i18n.SUPPORTED))
 def words(lang: str) -> Mapping[str, str]:
     """The page's own wording in ``lang``; every catalog has every key of the English one."""
-    catalog: dict[str, str] = json.loads((LOCALE_DIR / f"{lang}.json").read_text("utf-8"))
-    english = json.loads((LOCALE_DIR / "en.json").read_text("utf-8"))
-    missing = english.keys() - catalog.keys()
-    if missing or not all(isinstance(v, str) and v.strip() for v in catalog.values()):
-        raise RuntimeError(f"web locale {lang}: missing or empty {sorted(missing)}")
-    return catalog
+    return load_words(LOCALE_DIR, lang, "web locale")
 
 
 class StatusFormInvalid(AppError):
@@ -53,16 +48,11 @@ class StatusFormInvalid(AppError):
         self.fields = fields
 
 
-def _languages() -> list[dict[str, str]]:
-    return [{"code": lang, "name": i18n.language_name(lang), "tag": i18n.html_lang(lang)}
-            for lang in i18n.SUPPORTED]
-
-
 def _page(request: Request, lang: str, *, values: Mapping[str, str] | None = None,
           result: Any = None, error: str | None = None, fields: tuple[str, ...] = (),
           status_code: int = 200) -> Response:
     return pages.render(request, "status.html", {
-        "t": words(lang), "languages": _languages(), "current": lang,
+        "t": words(lang), "languages": languages(), "current": lang,
         "html_lang": i18n.html_lang(lang), "values": values or {}, "result": result,
         "error": error, "invalid": fields,
     }, status_code=status_code, lang=i18n.html_lang(lang), direction=i18n.direction(lang))
