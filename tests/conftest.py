@@ -40,6 +40,9 @@ STAFF_PASSWORD = "correct horse battery staple"
 # The TOTP secret of every account make_staff enrolled, and the last time step a test used,
 # so each sign-in gets a code the server has not seen yet.
 TOTP_SECRETS: dict[str, list[Any]] = {}
+# The clock of the runtime each account was enrolled on: a test's runtime may run on a fixed
+# clock, and its codes must be of that clock's time, not the machine's.
+TOTP_CLOCKS: dict[str, Clock] = {}
 
 import_all_models()
 
@@ -151,12 +154,14 @@ def session(runtime: Runtime) -> Iterator[Session]:
         yield db_session
 
 
-def second_factor_code(username: str, clock: Clock = system_clock) -> str | None:
+def second_factor_code(username: str, clock: Clock | None = None) -> str | None:
     """A TOTP code for an account make_staff enrolled that no earlier sign-in used (the
-    server refuses a replayed one), or None for an account without a second factor."""
+    server refuses a replayed one), or None for an account without a second factor. The code
+    is of ``clock``'s time, by default that of the runtime the account was enrolled on."""
     entry = TOTP_SECRETS.get(username.lower())
     if entry is None:
         return None
+    clock = clock or TOTP_CLOCKS.get(username.lower(), system_clock)
     secret, last = entry
     now = int(clock.now().timestamp()) // second_factors.STEP_SECONDS
     step = now - 1 if last is None else max(now - 1, last + 1)
@@ -166,7 +171,7 @@ def second_factor_code(username: str, clock: Clock = system_clock) -> str | None
 
 
 def sign_in_body(username: str, password: str = STAFF_PASSWORD,
-                 clock: Clock = system_clock) -> dict[str, str]:
+                 clock: Clock | None = None) -> dict[str, str]:
     """A sign-in request's body, with a fresh second-factor code where the account has one."""
     body = {"username": username, "password": password}
     code = second_factor_code(username, clock)
@@ -182,6 +187,7 @@ def enrol_second_factor(runtime: Runtime, username: str) -> None:
         enrolment = second_factors.start_enrolment(db_session, vault=runtime.vault,
                                                    account=account, clock=runtime.clock)
         TOTP_SECRETS[account.username] = [enrolment.secret, None]
+        TOTP_CLOCKS[account.username] = runtime.clock
         second_factors.confirm_enrolment(
             db_session, vault=runtime.vault, account=account, clock=runtime.clock,
             code=second_factor_code(account.username, runtime.clock) or "")

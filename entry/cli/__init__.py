@@ -66,8 +66,11 @@ class _Commands(click.Group):
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        listed = click.Group(commands={name: self.commands.get(name) or
-                                       click.Command(name, help=TOPICS[name][2])
+        # A topic is listed by its summary whether or not it is loaded: click shortens a
+        # command's whole help differently from its first sentence alone (and differently in
+        # each release), and the listing must not change with what happens to be imported.
+        listed = click.Group(commands={name: click.Command(name, help=TOPICS[name][2])
+                                       if name in TOPICS else self.commands[name]
                                        for name in self.list_commands(ctx)})
         click.Group.format_commands(listed, ctx, formatter)
 
