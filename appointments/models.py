@@ -73,6 +73,8 @@ class Appointment(Base):
     application_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("applications.id", ondelete="SET NULL"), nullable=True)
     purge_on: Mapped[date] = mapped_column(Date, index=True)
+    # When the reminder was put in the outbox (once per booked time; a reschedule clears it).
+    reminder_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

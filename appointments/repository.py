@@ -101,6 +101,15 @@ def get_walk_in(session: Session, walk_in_id: uuid.UUID) -> WalkIn | None:
     return session.get(WalkIn, walk_in_id)
 
 
+def due_for_reminder(session: Session, *, now: datetime, until: datetime, limit: int
+                     ) -> Sequence[Appointment]:
+    return session.scalars(select(Appointment).where(
+        Appointment.status == AppointmentStatus.BOOKED, Appointment.contact_enc.is_not(None),
+        Appointment.reminder_queued_at.is_(None), Appointment.starts_at > now,
+        Appointment.starts_at <= until)
+        .order_by(Appointment.starts_at).limit(limit).with_for_update(skip_locked=True)).all()
+
+
 def due_for_purge(session: Session, today: date, limit: int) -> Sequence[Appointment]:
     return session.scalars(select(Appointment).where(
         Appointment.purge_on < today, Appointment.purged_at.is_(None))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from appointments import repository
 from cityid.clock import Clock
 from cityid.db import unit_of_work
+from notifications import service as notices
 from privacy import audit
 from privacy.audit import Actor
 from privacy.vault import Vault
@@ -27,6 +28,7 @@ def purge_due(sessions: sessionmaker[Session], *, vault: Vault, clock: Clock,
             if not due or dry_run:
                 return total + len(due)
             for appointment in due:
+                notices.withdraw_reminders(session, appointment.id)
                 vault.shred(session, appointment.id)
                 repository.purge_fields(session, appointment.id, clock.now())
             total += len(due)

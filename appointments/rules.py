@@ -20,6 +20,7 @@ class BookingRules(BaseModel):
     code_lookups_per_client_per_hour: int = Field(ge=1)
     no_show_grace_minutes: int = Field(ge=0, le=240)
     purge_after_days: int = Field(ge=0, le=3650)
+    reminder_hours_before: int = Field(ge=1, le=24 * 14)
 
 
 @lru_cache(maxsize=4)

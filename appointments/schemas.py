@@ -61,7 +61,8 @@ class AppointmentOut(BaseModel):
     interpreter: bool
     interpreter_language: str | None
     first_name: str | None
-    reminders: str  # "kept_for_reminders" or "none": nothing is sent yet
+    # "kept_for_reminders": a reminder goes to the contact a day before (appointments/reminders.py)
+    reminders: str  # or "none"
     documents_to_bring: list[DocumentToBring] = Field(default_factory=list)
 
 

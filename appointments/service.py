@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from appointments import repository
+from appointments import reminders, repository
 from appointments.code import new_code, normalise_code
 from appointments.errors import (
     AppointmentClosed,
@@ -225,6 +225,7 @@ def reschedule(session: Session, *, desk: BookingDesk, data: RescheduleIn,
     appointment.local_day, appointment.changed_at = slot.local_day, now
     appointment.purge_on = slot.local_day + timedelta(days=desk.rules.purge_after_days)
     _take(session, appointment, slot)
+    reminders.withdraw(session, appointment)
     audit.record(session, actor=PUBLIC, action="appointment.rescheduled",
                  subject=desk.vault.pseudonym("appointment", appointment.id), clock=desk.clock)
     return _out(session, desk, appointment, site)
@@ -239,6 +240,7 @@ def cancel(session: Session, *, desk: BookingDesk, code: str, client: str) -> Ap
     # Nothing more is needed of a cancelled booking's name and contact.
     appointment.purge_on = min(appointment.purge_on,
                                now.date() + timedelta(days=desk.rules.purge_after_days))
+    reminders.withdraw(session, appointment)
     session.flush()
     audit.record(session, actor=PUBLIC, action="appointment.cancelled",
                  subject=desk.vault.pseudonym("appointment", appointment.id), clock=desk.clock)

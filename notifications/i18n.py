@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.messages.pofile import read_po
 
 from enrollment.i18n import DEFAULT, LOCALE_IDS, SUPPORTED, CatalogError
@@ -55,6 +55,8 @@ def _shown(name: str, value: str, lang: str) -> str:
     # Dates travel as ISO text and are written the holder's way.
     if name.endswith("_on"):
         return format_date(date.fromisoformat(value), "long", locale=LOCALE_IDS[lang])
+    if name == "time":  # a local time of day, HH:MM
+        return format_time(time.fromisoformat(value), "short", locale=LOCALE_IDS[lang])
     return value
 
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityid.db import Base, UTCDateTime, new_id
@@ -15,15 +15,26 @@ class OutboxMessage(Base):
     """A message waiting to be sent. It holds no text: the words are rendered from the catalog
     in the holder's language when it is sent. The recipient (only when it is not the contact on
     file, such as a new e-mail being confirmed) and the parameters (a one-time code) are
-    ciphertext under the resident's data key. Deleted once sent."""
+    ciphertext under the owner's data key. Deleted once sent.
 
-    __sealed__: ClassVar[SealedFields] = SealedFields({"recipient": "text", "params": "json"})
+    Its owner is a resident, or an appointment (a reminder to whoever booked it, who may not be
+    a resident yet): the reminder travels with the booking's contact and language, sealed under
+    the appointment's own data key, so purging the appointment makes it unreadable too."""
 
+    __sealed__: ClassVar[SealedFields] = SealedFields({"recipient": "text", "params": "json"},
+                                                      owner="owner_id")
     __tablename__ = "notification_outbox"
+    __table_args__ = (CheckConstraint("(resident_id IS NULL) <> (appointment_id IS NULL)",
+                                      name="one_owner"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    resident_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("residents.id", ondelete="CASCADE"), index=True, nullable=True)
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("appointments.id", ondelete="CASCADE"), index=True, nullable=True)
+    # The language of a message to an appointment's contact (a resident's is read from their
+    # record at send time).
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     kind: Mapped[str] = mapped_column(String(32))
     # email or sms; None: whichever contact is on file at send time (e-mail first).
     channel: Mapped[str | None] = mapped_column(String(8), nullable=True)
@@ -35,6 +46,13 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     # Past this, the message is dropped unsent (a one-time code that expired is useless).
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    @property
+    def owner_id(self) -> uuid.UUID:
+        """Whose data key seals the message: the resident's, or the appointment's."""
+        owner = self.resident_id or self.appointment_id
+        assert owner is not None  # the one_owner constraint
+        return owner
 
 
 class NotificationChoice(Base):

@@ -42,6 +42,12 @@ def delete_expired(session: Session, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def delete_for_appointment(session: Session, appointment_id: uuid.UUID) -> int:
+    result = session.execute(delete(OutboxMessage).where(
+        OutboxMessage.appointment_id == appointment_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def waiting(session: Session) -> Sequence[OutboxMessage]:
     return session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at)).all()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal, Protocol
 
 from sqlalchemy.orm import Session
@@ -53,22 +54,23 @@ def _rule(kind: str) -> KindRule:
         raise UnknownNoticeKind(f"Kinds: {', '.join(sorted(rules().kinds))}.") from None
 
 
-def _queue(session: Session, desk: NoticeDesk, *, resident_id: uuid.UUID, kind: str,
-           params: Mapping[str, str], channel: Channel | None = None,
-           recipient: str | None = None) -> OutboxMessage:
+def _queue(session: Session, desk: NoticeDesk, *, resident_id: uuid.UUID | None = None,
+           appointment_id: uuid.UUID | None = None, kind: str, params: Mapping[str, str],
+           channel: Channel | None = None, recipient: str | None = None,
+           language: str | None = None, expires_at: datetime | None = None) -> OutboxMessage:
     rule = _rule(kind)
     if set(params) != set(rule.params):
         # The catalog's words take exactly these; anything more would be data the message
         # does not need.
         raise ValueError(f"{kind} takes parameters {list(rule.params)}, got {sorted(params)}")
     now = desk.clock.now()
-    message_id = uuid.uuid4()
-    sealed = desk.vault.open_data_key(session, resident_id).record(OUTBOX, message_id)
     message = OutboxMessage(
-        id=message_id, resident_id=resident_id, kind=kind, channel=channel,
-        recipient_enc=sealed.seal_text("recipient", recipient),
-        params_enc=sealed.seal_json("params", dict(params)) if params else None,
-        attempts=0, created_at=now, next_attempt_at=now, expires_at=now + rule.lifetime)
+        id=uuid.uuid4(), resident_id=resident_id, appointment_id=appointment_id, kind=kind,
+        channel=channel, language=language, attempts=0, created_at=now, next_attempt_at=now,
+        expires_at=min(now + rule.lifetime, expires_at or now + rule.lifetime))
+    sealed = desk.vault.open_data_key(session, message.owner_id).record(OUTBOX, message.id)
+    message.recipient_enc = sealed.seal_text("recipient", recipient)
+    message.params_enc = sealed.seal_json("params", dict(params)) if params else None
     repository.add(session, message)
     return message
 
@@ -105,14 +107,30 @@ def enqueue_code(session: Session, *, desk: NoticeDesk, resident_id: uuid.UUID, 
                   recipient=recipient)
 
 
+def enqueue_reminder(session: Session, *, desk: NoticeDesk, appointment_id: uuid.UUID,
+                     channel: Channel, recipient: str, language: str,
+                     params: Mapping[str, str], until: datetime) -> OutboxMessage:
+    """An appointment reminder to the contact given at booking (giving one is asking for it),
+    in the booking's language; worth sending only ``until`` the appointment starts. Sealed
+    under the appointment's data key (the appointments package created it)."""
+    return _queue(session, desk, appointment_id=appointment_id, kind="appointment_reminder",
+                  params=params, channel=channel, recipient=recipient, language=language,
+                  expires_at=until)
+
+
+def withdraw_reminders(session: Session, appointment_id: uuid.UUID) -> int:
+    """Delete an appointment's unsent reminders (it was cancelled or moved)."""
+    return repository.delete_for_appointment(session, appointment_id)
+
+
 def read_params(desk: NoticeDesk, session: Session, message: OutboxMessage) -> dict[str, str]:
-    sealed = desk.vault.open_data_key(session, message.resident_id).record(OUTBOX, message.id)
+    sealed = desk.vault.open_data_key(session, message.owner_id).record(OUTBOX, message.id)
     params = sealed.open_json("params", message.params_enc)
     return {str(k): str(v) for k, v in (params or {}).items()}
 
 
 def read_recipient(desk: NoticeDesk, session: Session, message: OutboxMessage) -> str | None:
-    sealed = desk.vault.open_data_key(session, message.resident_id).record(OUTBOX, message.id)
+    sealed = desk.vault.open_data_key(session, message.owner_id).record(OUTBOX, message.id)
     return sealed.open_text("recipient", message.recipient_enc)
 
 

@@ -41,6 +41,13 @@ class DeliveryReport:
 def _address(session: Session, desk: NoticeDesk,
              message: OutboxMessage) -> tuple[str, str, str] | None:
     """(channel, recipient, language), or None if the holder has no contact for it now."""
+    if message.resident_id is None:
+        # A reminder to an appointment's contact carries its address and language; a purged
+        # appointment's can no longer be opened (its data key is gone).
+        recipient = read_recipient(desk, session, message)
+        if recipient is None or message.channel is None:
+            return None
+        return message.channel, recipient, message.language or i18n.language_of([])
     resident = repository.resident(session, message.resident_id)
     if resident is None:
         return None

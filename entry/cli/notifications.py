@@ -1,4 +1,5 @@
-"""`cityid notifications`: the outbox worker and the renewal scan."""
+"""`cityid notifications`: the outbox worker (which also queues appointment reminders as they
+fall due) and the renewal scan."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import time
 
 import click
 
+from appointments import reminders as appointment_reminders
+from appointments.rules import load_rules
 from cityid.db import unit_of_work
 from entry.cli.common import command_runtime
 from holder import codes, renewal
@@ -20,8 +23,9 @@ def notifications() -> None:
 
 
 @notifications.command("send", help="Send what is due in the outbox (SMTP, SMS), deleting each "
-                       "message once sent and retrying failures with back-off; also deletes "
-                       "expired one-time codes and holder sessions. Runs until stopped, or once.")
+                       "message once sent and retrying failures with back-off; also queues "
+                       "appointment reminders as they fall due and deletes expired one-time "
+                       "codes and holder sessions. Runs until stopped, or once.")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600),
               help="Seconds between passes.")
@@ -34,6 +38,7 @@ def send(once: bool, interval: float, limit: int) -> None:
     while True:
         with unit_of_work(runtime.sessions) as session:
             codes.purge_expired(session, now=runtime.clock.now())
+            appointment_reminders.queue_due(session, desk=desk, rules=load_rules())
         report = deliver_due(runtime.sessions, desk=desk, transports=transports, limit=limit)
         if once:
             click.echo(report.summary())

@@ -146,10 +146,14 @@ def test_a_holder_with_only_a_phone_gets_a_text_through_the_sms_sink(
 
 @pytest.mark.parametrize("lang", SUPPORTED)
 def test_every_kind_renders_in_every_language(lang: str) -> None:
-    samples = {"code": "123456", "minutes": "10", "expires_on": "2027-01-31"}
+    samples = {"code": "123456", "minutes": "10", "expires_on": "2027-01-31",
+               "site": "Queens Library, Jamaica", "address": "89-11 Merrick Blvd",
+               "day_on": "2027-01-04", "time": "14:40"}
     for kind, rule in rules().kinds.items():
         rendered = i18n.render(kind, lang, {p: samples[p] for p in rule.params})
         assert rendered.subject and rendered.body and "{" not in rendered.body
         for name in rule.params:
-            if name != "expires_on":
+            if name not in ("expires_on", "day_on", "time"):  # written the holder's way
                 assert samples[name] in rendered.body
+        if "time" in rule.params:
+            assert "40" in rendered.body
