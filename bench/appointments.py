@@ -54,6 +54,7 @@ from bench.verify_load import (
     HOST,
     Server,
     _read_response,
+    admin_token,
     cityid,
     free_port,
     http_json,
@@ -245,9 +246,8 @@ def main(argv: list[str] | None = None) -> None:
             servers[0].wait_ready("/readyz")
             servers[1].wait_ready("/healthz")
             app_runs, bare_runs = [], []
+            token = admin_token(lambda path, body: http_json(app_port, "POST", path, body))
             for run in range(1, args.runs + 1):
-                token = http_json(app_port, "POST", "/v1/auth/token",
-                                  {"username": ADMIN, "password": ADMIN_PASSWORD})["access_token"]
                 slots = _site_for_rush(app_port, token, args.slots, run)
                 requests = [_request(slots[i % len(slots)],
                                      f"10.{run}.{i // 250 % 250}.{i % 250 + 1}")

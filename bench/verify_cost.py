@@ -34,6 +34,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
+import pyotp
+
 ROOT = Path(__file__).resolve().parent.parent
 ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
@@ -173,8 +175,13 @@ def _prepare(env: dict[str, str], fixture_path: Path, sample: int) -> None:
                     raise RuntimeError(f"{path} answered {status}: {raw[:300]!r}")
                 return json.loads(raw)
 
-            token = (await post("/v1/auth/token", {"username": ADMIN,
-                                                   "password": ADMIN_PASSWORD}))["access_token"]
+            # An admin signs in with a second factor: enrol one, confirm it, use the next code.
+            creds = {"username": ADMIN, "password": ADMIN_PASSWORD}
+            totp = pyotp.TOTP((await post("/v1/auth/second-factor/enrolment", creds))["secret"])
+            await post("/v1/auth/second-factor/confirmation",
+                       {**creds, "code": totp.at(time.time() - 30)})
+            token = (await post("/v1/auth/token",
+                                {**creds, "second_factor": totp.now()}))["access_token"]
             partner = await post("/v1/partners", {"name": "Cost Museum", "type": "cultural"},
                                  token)
             return str((await post(f"/v1/partners/{partner['id']}/keys", {}, token))["key"])

@@ -167,6 +167,7 @@ def test_a_reminder_not_sent_by_the_start_is_dropped_and_a_purge_withdraws_one(
     with unit_of_work(runtime.sessions) as session:
         [waiting] = outbox.waiting(session)
         assert waiting.appointment_id is not None and waiting.resident_id is None
+    assert isinstance(clock, FixedClock)
     clock.advance(timedelta(days=load_rules().purge_after_days + 2))
     assert purge_due(runtime.sessions, vault=runtime.vault, clock=clock) >= 2
     assert outbox_size(runtime) == 0
