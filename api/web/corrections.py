@@ -114,8 +114,9 @@ def _edit_error(request: Request, exc: AppError) -> Response:
                                           actor=principal.actor,
                                           reference=request.path_params["reference"])
     form = getattr(request.state, "form", None)
-    values = ({k: v for k, v in form.multi_items() if isinstance(v, str)} if form else None)
-    if values is not None:
+    values: dict[str, Any] | None = None
+    if form is not None:
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         values.update({box: forms.checked(form, box) for box in ("veteran", "organ_donor")})
     return _show(request, view, values=values, error=exc.detail,
                  invalid=getattr(exc, "fields", ()), status_code=pages.status_for(exc))
