@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from api.deps import PrincipalDep, RuntimeDep, SessionDep
+from cityid.settings import Settings
 from enrollment import corrections, receipt
 from enrollment.correction_schemas import ApplicationEdit, DocumentWithdrawIn, ReceiptOut
 from enrollment.schemas import ApplicationOut
@@ -14,9 +15,11 @@ from enrollment.schemas import ApplicationOut
 router = APIRouter(prefix="/v1", tags=["applications"])
 
 
-def status_page_url(request: Request) -> str:
-    """The public status page at this service's address."""
-    return str(request.base_url).rstrip("/") + "/status"
+def status_page_url(settings: Settings) -> str:
+    """The public status page, under the program's public address (the issuer, where offline
+    verifiers find the key set too): never the request's Host header, which a printed receipt
+    would carry to the applicant."""
+    return settings.issuer.rstrip("/") + "/status"
 
 
 @router.patch("/applications/{reference}", response_model=ApplicationOut)
@@ -48,8 +51,9 @@ def withdraw_document(reference: str, document_id: uuid.UUID, body: DocumentWith
 
 
 @router.get("/applications/{reference}/receipt", response_model=ReceiptOut)
-def application_receipt(reference: str, request: Request, principal: PrincipalDep,
+def application_receipt(reference: str, principal: PrincipalDep,
                         session: SessionDep, runtime: RuntimeDep,
                         lang: str | None = None) -> ReceiptOut:
     return receipt.receipt(session, desk=runtime.enrollment, actor=principal.actor,
-                           reference=reference, lang=lang, status_url=status_page_url(request))
+                           reference=reference, lang=lang,
+                           status_url=status_page_url(runtime.settings))

@@ -46,7 +46,7 @@ def receipt_page(reference: str, request: Request, principal: pages.StaffPage,
                  lang: str | None = None) -> Response:
     slip = receipts.receipt(session, desk=runtime.enrollment, actor=principal.actor,
                             reference=reference, lang=lang,
-                            status_url=status_page_url(request))
+                            status_url=status_page_url(runtime.settings))
     t = words(slip.lang)
     return pages.render(request, "receipt.html", {
         "t": t, "receipt": slip, "languages": languages(), "current": slip.lang,

@@ -210,11 +210,14 @@ def test_the_receipt_answers_in_the_applicants_language(client: TestClient, cler
     body = spanish.json()
     assert (body["lang"], body["dir"], body["reference"]) == ("es", "ltr", ref)
     assert body["status_label"] == "Sin terminar"
-    assert body["status_url"] == "http://testserver/status?lang=es"
+    assert body["status_url"] == "https://id.city.example/status?lang=es"
     assert body["documents_complete"] is False
     assert body["missing"] == [{"code": "residency_points", "points": 1}]
-    arabic = client.get(f"/v1/applications/{ref}/receipt?lang=ar", headers=clerk).json()
+    # The address printed is the program's own, whatever Host the request named.
+    arabic = client.get(f"/v1/applications/{ref}/receipt?lang=ar",
+                        headers={**clerk, "host": "phish.example"}).json()
     assert (arabic["lang"], arabic["dir"]) == ("ar", "rtl")
+    assert arabic["status_url"] == "https://id.city.example/status?lang=ar"
     unknown = client.get(f"/v1/applications/{ref}/receipt?lang=xx", headers=clerk).json()
     assert unknown["lang"] == "es"
     assert [e.detail for e in entries(runtime, "application.receipt_printed")] == [

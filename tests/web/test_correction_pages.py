@@ -118,7 +118,7 @@ def test_the_receipt_in_spanish_and_in_arabic_lists_the_missing_documents(
     assert es["missing_photo_document"] in spanish.text
     assert i18n.status_message("draft", "es")[1] in spanish.text
     assert es["next_mail"] in spanish.text
-    assert "https://testserver/status?lang=es" in spanish.text
+    assert "https://id.city.example/status?lang=es" in spanish.text
     assert KNOWN_FIRST not in spanish.text and KNOWN_DOB.isoformat() not in spanish.text
 
     arabic = browser_client.get(f"/clerk/applications/{reference}/receipt?lang=ar")
@@ -126,7 +126,7 @@ def test_the_receipt_in_spanish_and_in_arabic_lists_the_missing_documents(
     assert '<html lang="ar" dir="rtl">' in arabic.text
     assert ar["title"] in arabic.text and ar["missing_date_of_birth_document"] in arabic.text
     assert f'dir="ltr" id="receipt-reference">{reference}<' in arabic.text
-    assert "https://testserver/status?lang=ar" in arabic.text
+    assert "https://id.city.example/status?lang=ar" in arabic.text
 
 
 def test_a_complete_application_for_pickup_says_so_on_its_receipt(
