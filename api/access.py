@@ -107,6 +107,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/applications/{reference}/submit"): only(CLERK, SUPERVISOR),
     ("POST", "/v1/applications/{reference}/review"): only(CLERK, SUPERVISOR),
     ("POST", "/v1/applications/{reference}/decision"): only(CLERK, SUPERVISOR),
+    # corrections before the decision, the photo on file, the receipt (enrollment/corrections.py)
+    ("PATCH", "/v1/applications/{reference}"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/applications/{reference}/photo"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/applications/{reference}/documents/{document_id}/withdraw"):
+        only(CLERK, SUPERVISOR),
+    ("GET", "/v1/applications/{reference}/receipt"): only(CLERK, SUPERVISOR),
     ("GET", "/v1/duplicates"): only(SUPERVISOR),
     ("POST", "/v1/duplicates/{flag_id}/resolve"): only(SUPERVISOR),
     ("POST", "/v1/status"): PUBLIC,

@@ -28,6 +28,7 @@ from api.routers import (
     audit,
     auth,
     cards,
+    corrections,
     duplicates,
     fulfilment,
     holder,
@@ -54,10 +55,11 @@ UPLOAD_PATHS = re.compile(r"^/(v1|clerk)/applications/[^/]+/photo$")
 # The partner routes come first: they take most of the traffic, and a request is matched
 # against the routes in this order.
 ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
-           applications.router, duplicates.router, status.router, cards.router, fulfilment.router,
-           wellknown.router, partners.router, oversight.router, impact.router, operations.router,
-           staff_security.router, key_ceremonies.router, holder.router, sites.router,
-           site_day.router, appointments.router, appointment_numbers.router, web_router)
+           applications.router, corrections.router, duplicates.router, status.router,
+           cards.router, fulfilment.router, wellknown.router, partners.router, oversight.router,
+           impact.router, operations.router, staff_security.router, key_ceremonies.router,
+           holder.router, sites.router, site_day.router, appointments.router,
+           appointment_numbers.router, web_router)
 # The app, which holds both parts, merges the API's matrix and the web pages' rules; neither
 # api/access.py nor api/web imports the other's routes.
 ACCESS: Matrix = merged(MATRIX, WEB_ACCESS)

@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from api.access import MATRIX, PARTNER, Matrix, Rule
 from api.errors import HTTP_CODES, STATUS_FOR_KIND
 from cityid.errors import AppError
+from enrollment import corrections as enrollment_corrections
 from enrollment import service as enrollment_service
 from idcard.lifecycle import ACTIONS, Action, lifecycle
 
@@ -76,6 +77,8 @@ REASON_FIELDS: dict[tuple[str, str], tuple[str, Callable[[], list[str]]]] = {
     **{("post", f"/v1/cards/{{card_id}}/{action}"): ("reason", partial(_card_reasons, action))
        for action in ACTIONS},
     ("post", "/v1/applications/{reference}/decision"): ("reason", _decision_reasons),
+    ("post", "/v1/applications/{reference}/documents/{document_id}/withdraw"): (
+        "reason", lambda: sorted(enrollment_corrections.withdraw_reasons())),
     ("post", "/v1/duplicates/{flag_id}/resolve"): (
         "resolution", lambda: sorted(enrollment_service.reason_codes()["duplicate_resolution"])),
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -119,6 +119,9 @@ class Tally:
     total_points: int
     missing: list[str]
     messages: list[str]
+    # How many points each ``<category>_points`` or ``total_points`` shortfall still needs, so
+    # a receipt can say it in the applicant's language.
+    shortfall: dict[str, int] = field(default_factory=dict)
 
 
 # --- the rulebook ---------------------------------------------------------------------------
@@ -219,9 +222,11 @@ class Rulebook:
 
         missing: list[str] = []
         messages: list[str] = []
+        shortfall: dict[str, int] = {}
         for category, needed in rules.category_points.items():
             if points[category] < needed:
                 missing.append(f"{category.value}_points")
+                shortfall[f"{category.value}_points"] = needed - points[category]
                 messages.append(_more(needed - points[category], category.value))
         if total < rules.total_points:
             # Category shortfalls may already account for the whole gap.
@@ -232,6 +237,7 @@ class Rulebook:
             if short > listed:
                 missing.append("total_points")
                 extra = short - listed
+                shortfall["total_points"] = extra
                 messages.append(f"{extra} more point{'s' if extra != 1 else ''} "
                                 "from any document")
         if rules.document_with_photo and not any(c.shows_photo for c in credits):
@@ -248,7 +254,7 @@ class Rulebook:
                 missing.append("caretaker_relationship_document")
                 messages.append("a caretaker relationship document")
         return Tally(satisfied=not missing, points=points, total_points=total,
-                     missing=missing, messages=messages)
+                     missing=missing, messages=messages, shortfall=shortfall)
 
     def card_validity_years(self, age: int) -> int:
         if age < self.spec.ages.minimum:

@@ -125,6 +125,7 @@ class StatusCheckIn(Strict):
 
 
 class DocumentOut(BaseModel):
+    id: uuid.UUID  # names the record, to withdraw it (enrollment.corrections)
     category: str
     points: int
     shows_photo: bool

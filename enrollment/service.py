@@ -370,8 +370,9 @@ def _view(session: Session, desk: EnrollmentDesk, application: Application) -> A
         email=person["email"],
         designations=Designations(**designations) if designations else Designations(),
         caretaker=Caretaker(**caretaker) if caretaker else None,
-        documents=[DocumentOut(category=d.category, points=d.points, shows_photo=d.shows_photo,
-                               shows_dob=d.shows_dob, checked_at=d.checked_at)
+        documents=[DocumentOut(id=d.id, category=d.category, points=d.points,
+                               shows_photo=d.shows_photo, shows_dob=d.shows_dob,
+                               checked_at=d.checked_at)
                    for d in repository.documents_of(session, application.id)],
         tally=_tally(session, desk, application),
         has_photo=repository.has_photo(session, resident.id),

@@ -19,6 +19,7 @@ from api.web import (
     cards,
     clerk,
     clerk_day,
+    corrections,
     docs,
     fulfilment_desk,
     me,
@@ -26,14 +27,15 @@ from api.web import (
     partner,
     partner_accounts,
     queue,
+    receipt,
     second_factor,
     signin,
     status,
 )
 
 AREAS = (assets, signin, second_factor, status, me, appointments, clerk, clerk_day, cards,
-         fulfilment_desk, queue, admin, admin_partners, partner, partner_accounts, docs,
-         operations)
+         corrections, receipt, fulfilment_desk, queue, admin, admin_partners, partner,
+         partner_accounts, docs, operations)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}

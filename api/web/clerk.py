@@ -22,6 +22,7 @@ from api.web import forms, pages
 from api.web.csrf import StaffForm, StaffUpload
 from cityid.db import unit_of_work
 from cityid.errors import AppError
+from enrollment import corrections
 from enrollment import service as enrollment
 from enrollment.reference import InvalidReference, normalise_reference
 from enrollment.schemas import ApplicationOut
@@ -93,6 +94,7 @@ def show_application(request: Request, principal: Principal, view: ApplicationOu
         "required_total": requirements.total_points,
         "required_points": {c.value: n for c, n in requirements.category_points.items()},
         "reasons": {k: sorted(v) for k, v in enrollment.reason_codes().items()},
+        "withdraw_reasons": sorted(corrections.withdraw_reasons()),
         "supervisor": principal.role == SUPERVISOR,
         "cards": sorted(card_list, key=lambda c: -c.issue_number), "latest_issue": latest,
         # The header says what the card is now; the application stays "card issued" for good.
