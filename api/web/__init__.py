@@ -20,12 +20,14 @@ from api.web import (
     clerk,
     clerk_day,
     docs,
+    fees_desk,
     fulfilment_desk,
     me,
     operations,
     partner,
     partner_accounts,
     queue,
+    reference_lookup,
     second_factor,
     signin,
     status,
@@ -33,7 +35,7 @@ from api.web import (
 
 AREAS = (assets, signin, second_factor, status, me, appointments, clerk, clerk_day, cards,
          fulfilment_desk, queue, admin, admin_partners, partner, partner_accounts, docs,
-         operations)
+         operations, fees_desk, reference_lookup)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}
