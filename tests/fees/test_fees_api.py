@@ -139,7 +139,7 @@ def test_a_waiver_needs_a_reason_from_the_list_and_each_refusal_has_its_code(
         client: TestClient, clerk: Headers) -> None:
     _, first = issued(client, clerk)
     card_id = replace(client, clerk, first)
-    refusals = [
+    refusals: list[tuple[dict[str, Any], int, str]] = [
         ({"outcome": "waived"}, 422, "waiver_reason_required"),
         ({"outcome": "waived", "waiver_reason": "felt_like_it"}, 422, "unknown_waiver_reason"),
         ({"outcome": "paid", "amount_cents": 500}, 422, "fee_amount_mismatch"),
@@ -278,3 +278,16 @@ def test_a_count_the_total_would_give_away_is_withheld_too(
     cells = {c.outcome: c for c in out.rows[0].cells}
     assert [o for o, c in cells.items() if c.suppressed] == ["due", "waived:hardship"]
     assert out.rows[0].total == 65
+
+
+def test_a_records_request_shows_each_cards_fee_as_kept(
+        client: TestClient, clerk: Headers, auth_header: Callable[[str], Headers]) -> None:
+    ref, first = issued(client, clerk)
+    card_id = replace(client, clerk, first)
+    assert record(client, clerk, card_id, outcome="waived",
+                  waiver_reason="hardship").status_code == 200
+    records = client.get(f"/v1/applications/{ref}/records", headers=auth_header("supervisor"))
+    assert records.status_code == 200, records.text
+    assert sorted(c["fee"] for c in records.json()["cards"]) == [
+        "new_card 0.00 USD, none_due", "replacement 10.00 USD, waived (hardship)"]
+    assert {"fee.charged", "fee.waived"} <= {e["action"] for e in records.json()["audit"]}
