@@ -116,6 +116,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/duplicates"): only(SUPERVISOR),
     ("POST", "/v1/duplicates/{flag_id}/resolve"): only(SUPERVISOR),
     ("POST", "/v1/status"): PUBLIC,
+    # a lost reference, from the name and date of birth: the desk only, never online
+    ("POST", "/v1/reference-lookups"): only(CLERK, SUPERVISOR),
     # cards
     ("GET", "/v1/applications/{reference}/cards"): only(CLERK, SUPERVISOR),
     ("GET", "/v1/cards/{card_id}"): only(CLERK, SUPERVISOR),
@@ -139,6 +141,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/print-batches/{batch_id}/print.pdf"): only(CLERK, SUPERVISOR),
     ("POST", "/v1/print-batches/{batch_id}/printed"): only(CLERK, SUPERVISOR),
     ("GET", "/v1/worklists/{worklist}"): only(CLERK, SUPERVISOR),
+    # fees and waivers (fees/): amounts and codes only
+    ("GET", "/v1/cards/{card_id}/fee"): only(CLERK, SUPERVISOR),
+    ("POST", "/v1/cards/{card_id}/fee"): only(CLERK, SUPERVISOR),
+    ("GET", "/v1/reports/fees"): only(ADMIN, AUDITOR),
     # operating numbers (fulfilment/numbers.py): aggregates, small cells withheld
     ("GET", "/v1/reports/operations"): only(SUPERVISOR, ADMIN, AUDITOR),
     ("GET", "/v1/reports/operations.csv"): only(SUPERVISOR, ADMIN, AUDITOR),

@@ -30,6 +30,7 @@ from api.routers import (
     cards,
     corrections,
     duplicates,
+    fees,
     fulfilment,
     holder,
     impact,
@@ -39,6 +40,7 @@ from api.routers import (
     oversight,
     partner,
     partners,
+    reference_lookup,
     site_day,
     sites,
     staff,
@@ -59,7 +61,7 @@ ROUTERS = (partner.router, ops.router, auth.router, staff.router, audit.router,
            cards.router, fulfilment.router, wellknown.router, partners.router, oversight.router,
            impact.router, operations.router, staff_security.router, key_ceremonies.router,
            holder.router, sites.router, site_day.router, appointments.router,
-           appointment_numbers.router, web_router)
+           appointment_numbers.router, fees.router, reference_lookup.router, web_router)
 # The app, which holds both parts, merges the API's matrix and the web pages' rules; neither
 # api/access.py nor api/web imports the other's routes.
 ACCESS: Matrix = merged(MATRIX, WEB_ACCESS)

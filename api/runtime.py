@@ -15,8 +15,10 @@ from cityid.clock import Clock
 from cityid.gcra import PartnerLimiter
 from cityid.ratelimit import Limit, RateLimiter
 from cityid.settings import Settings
+from enrollment.lookup import LookupGuard
 from enrollment.rulebook import Rulebook
 from enrollment.service import EnrollmentDesk, StatusCheckPolicy
+from fees.service import FeeDesk
 from holder.codes import HolderDesk
 from idcard.audit_heads import CoseHeadSigning
 from idcard.service import CardDesk
@@ -56,6 +58,10 @@ class Runtime:
                         status_list_size=s.status_list_size, seal_qr=s.qr_sealed)
 
     @property
+    def fees(self) -> FeeDesk:
+        return FeeDesk(vault=self.vault, clock=self.clock)
+
+    @property
     def ledger(self) -> LedgerDesk:
         return LedgerDesk(cards=self.cards, zone=ZoneInfo(self.settings.city_timezone),
                           void_window=timedelta(minutes=self.settings.redemption_void_minutes),
@@ -76,6 +82,12 @@ class Runtime:
     @property
     def holder_history_limit(self) -> Limit:
         return Limit("holder:history", self.settings.holder_history_per_hour, 3600)
+
+    @property
+    def reference_lookup_guard(self) -> LookupGuard:
+        return LookupGuard(self.limiter, Limit("reference_lookup:staff",
+                                               self.settings.reference_lookups_per_staff_per_hour,
+                                               3600))
 
     @property
     def holder(self) -> HolderDesk:

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     partner_requests_per_minute: int = Field(default=1200, ge=1)
     partner_requests_per_minute_per_client: int = Field(default=2400, ge=1)
     holder_history_per_hour: int = Field(default=10, ge=1)
+    # Lost references found at the desk from a name and date of birth, per staff account: a
+    # clerk helps a few applicants an hour, a script trying names would need thousands.
+    reference_lookups_per_staff_per_hour: int = Field(default=30, ge=1)
     # Checks of one card number by number and date of birth, from all partners together.
     verify_by_number_per_card_per_hour: int = Field(default=10, ge=1)
     # Holder self-service (holder/): one-time codes to the contact on file, valid for minutes,

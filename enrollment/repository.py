@@ -73,6 +73,16 @@ def applications_of_person(session: Session, person_index: str,
     ).all()
 
 
+def applications_by_person_index(session: Session, person_index: str,
+                                  limit: int = 20) -> Sequence[Application]:
+    """Every application of the people with this normalised name and date of birth (the lost
+    reference lookup): one indexed match, nothing decrypted to find it."""
+    return session.scalars(
+        select(Application).join(Resident, Resident.id == Application.resident_id)
+        .where(Resident.person_index == person_index)
+        .order_by(Application.created_at.desc(), Application.id).limit(limit)).all()
+
+
 def duplicate_flags_of(session: Session, application_id: uuid.UUID) -> Sequence[DuplicateFlag]:
     return session.scalars(select(DuplicateFlag)
                            .where(DuplicateFlag.application_id == application_id)).all()

@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 
 import appointments.models
 import enrollment.models
+import fees.models
 import fulfilment.models
 import holder.models
 import idcard.models
@@ -21,7 +22,8 @@ import staff.models
 from cityid.db import Base
 
 MODEL_MODULES = (privacy.models, partners.models, staff.models, sites.models, enrollment.models,
-                 notifications.models, idcard.models, fulfilment.models, redemption.models,
+                 notifications.models, idcard.models, fees.models,
+                 fulfilment.models, redemption.models,
                  holder.models, appointments.models, oversight.models)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from enrollment import service as enrollment
 from enrollment.service import age_on
+from fees.schedule import FeeKind
 from idcard import repository
 from idcard.lifecycle import (
     Action,
@@ -79,12 +80,13 @@ def unsuspend(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.U
 
 
 def _supersede(session: Session, desk: CardDesk, actor: Actor, old: Card, change: Change, *,
-               valid_from: date, expires_on: date) -> Card:
+               valid_from: date, expires_on: date, fee_kind: FeeKind) -> Card:
     holder = enrollment.read_holder(session, vault=desk.vault, resident_id=old.resident_id)
     new = new_card(session, desk, actor, holder=holder,
                    card_number=card_number_of(session, desk, old),
                    issue_number=old.issue_number + 1, valid_from=valid_from,
-                   expires_on=expires_on, application_id=old.application_id, replaces=old)
+                   expires_on=expires_on, application_id=old.application_id, replaces=old,
+                   fee_kind=fee_kind)
     # An earlier issue already revoked (lost, say) keeps its own reason.
     if change.alters(state_of(old)):
         _apply(session, desk, actor, old, change)
@@ -101,7 +103,7 @@ def replace(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUI
     change = replacement(rules, state_of(old), reason=reason, today=today,
                          latest_issue=repository.latest_issue(session, old.card_number_index))
     new = _supersede(session, desk, actor, old, change, valid_from=today,
-                     expires_on=old.expires_on)
+                     expires_on=old.expires_on, fee_kind=FeeKind.REPLACEMENT)
     return card_out(session, desk, new)
 
 
@@ -116,7 +118,7 @@ def renew(session: Session, *, desk: CardDesk, actor: Actor, card_id: uuid.UUID,
     holder = enrollment.read_holder(session, vault=desk.vault, resident_id=old.resident_id)
     years = desk.enrollment.rulebook.card_validity_years(age_on(holder.date_of_birth, today))
     new = _supersede(session, desk, actor, old, change, valid_from=today,
-                     expires_on=add_years(today, years))
+                     expires_on=add_years(today, years), fee_kind=FeeKind.RENEWAL)
     return card_out(session, desk, new)
 
 

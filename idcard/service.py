@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 from cityid.clock import Clock
 from enrollment import service as enrollment
 from enrollment.service import EnrollmentDesk, Holder, age_on
+from fees import service as fees
+from fees.schedule import FeeKind
+from fees.service import FeeDesk
 from idcard import lifecycle, render, repository
 from idcard.cose import verifier_jwks
 from idcard.credential import (
@@ -163,7 +166,10 @@ def card_claims(holder: Holder, card_number: str, issue_number: int) -> CardClai
 
 def new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
               card_number: str, issue_number: int, valid_from: date, expires_on: date,
-              application_id: uuid.UUID | None, replaces: Card | None) -> Card:
+              application_id: uuid.UUID | None, replaces: Card | None,
+              fee_kind: FeeKind) -> Card:
+    """A card, signed and sealed, with the fee its kind of issue costs (fees/schedule.yaml)
+    computed in the same transaction, so no card is made without its fee."""
     key = _signing_key(desk)
     seal = sealing_key(desk)
     now = desk.clock.now()
@@ -187,6 +193,8 @@ def new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
     repository.add(session, card)
     audit.record(session, actor=actor, action="card.issued", subject=card_pseudonym(desk, card.id),
                  clock=desk.clock, detail={"issue_number": issue_number, "kid": key.kid})
+    fees.charge(session, desk=FeeDesk(desk.vault, desk.clock), actor=actor, card_id=card.id,
+                kind=fee_kind, date_of_birth=holder.date_of_birth)
     return card
 
 
@@ -199,7 +207,8 @@ def issue_for_application(session: Session, *, desk: CardDesk, actor: Actor,
         lambda n: repository.number_taken(session, number_index(desk, n)))
     return new_card(session, desk, actor, holder=holder, card_number=number, issue_number=1,
                      valid_from=today, expires_on=add_years(today, years),
-                     application_id=application_id, replaces=None)
+                     application_id=application_id, replaces=None,
+                     fee_kind=FeeKind.NEW_CARD)
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from enrollment import residents
 from enrollment import service as enrollment
+from fees import repository as fee_repository
+from fees.models import CardFee
 from idcard import repository as card_repository
 from idcard import service as cards
 from idcard.service import CardDesk
@@ -38,6 +40,15 @@ def _forbidden_names() -> list[str]:
     data = yaml.safe_load(resources.files("privacy").joinpath("forbidden_fields.yaml")
                           .read_text())
     return list(data["names"])
+
+
+def _fee_line(fee: CardFee | None) -> str | None:
+    """The card's fee as the desk recorded it: amounts and codes, as kept."""
+    if fee is None:
+        return None
+    waived = f" ({fee.waiver_code})" if fee.waiver_code else ""
+    return (f"{fee.kind} {fee.amount_due_cents // 100}.{fee.amount_due_cents % 100:02d} "
+            f"{fee.currency}, {fee.status}{waived}")
 
 
 def records_for(session: Session, *, desk: CardDesk, actor: Actor,
@@ -67,7 +78,8 @@ def records_for(session: Session, *, desk: CardDesk, actor: Actor,
             "status": cards.effective_status(card, desk.clock.today()),
             "status_reason": card.status_reason, "valid_from": card.valid_from.isoformat(),
             "expires_on": card.expires_on.isoformat(), "issued_at": card.issued_at.isoformat(),
-            "fulfilment": card.fulfilment})
+            "fulfilment": card.fulfilment,
+            "fee": _fee_line(fee_repository.fee_of(session, card.id))})
     entries = sorted((e for s in subjects for e in audit.entries_about(session, s)),
                      key=lambda e: (e.seq is None, e.seq or 0, e.at))
     partner_entries = [(uuid.UUID(e.actor.removeprefix("partner:")), e) for e in entries

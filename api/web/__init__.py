@@ -21,6 +21,7 @@ from api.web import (
     clerk_day,
     corrections,
     docs,
+    fees_desk,
     fulfilment_desk,
     me,
     operations,
@@ -28,6 +29,7 @@ from api.web import (
     partner_accounts,
     queue,
     receipt,
+    reference_lookup,
     second_factor,
     signin,
     status,
@@ -35,7 +37,7 @@ from api.web import (
 
 AREAS = (assets, signin, second_factor, status, me, appointments, clerk, clerk_day, cards,
          corrections, receipt, fulfilment_desk, queue, admin, admin_partners, partner,
-         partner_accounts, docs, operations)
+         partner_accounts, docs, operations, fees_desk, reference_lookup)
 
 router = APIRouter()
 ACCESS: dict[tuple[str, str], Rule] = {}

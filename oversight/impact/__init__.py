@@ -11,9 +11,10 @@ District, age and veteran status are sealed under each resident's data key, so t
 the residents who had an event in the window once each, through enrollment's services, in
 batches. A resident whose data key has been shredded is counted nowhere, not even in the totals.
 
-One module a topic: suppression.py (which cells to withhold), districts.py (the ZIP code
-mapping), tally.py (the window and the one pass over residents), tables.py (the tables as
-data), output.py (CSV and SVG), repository.py (the SQL). This module is the service.
+One module a topic: districts.py (the ZIP code mapping), tally.py (the window and the one pass
+over residents), tables.py (the tables as data), output.py (CSV and SVG), repository.py (the
+SQL); which cells to withhold is the kernel's (cityid/suppression.py), which the fee report
+shares. This module is the service.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from cityid.clock import Clock, system_clock
 from cityid.errors import NotFound
+from cityid.suppression import K, suppress_row
 from oversight.impact.districts import DistrictMapInvalid, load_districts
 from oversight.impact.output import table_csv, table_svg
-from oversight.impact.suppression import K, suppress_row
 from oversight.impact.tables import (
     ImpactCell,
     ImpactReport,

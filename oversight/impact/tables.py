@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from cityid.suppression import K, suppress_row
 from oversight.impact.districts import DistrictMap
-from oversight.impact.suppression import K, suppress_row
 from oversight.impact.tally import AGE_BANDS, NOT_VETERAN, VETERAN, Tally, Window
 
 SENIOR_BAND = "65+"

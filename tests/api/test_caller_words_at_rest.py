@@ -191,6 +191,10 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
         ("POST", "/v1/cards/{card_id}/fulfilment/not-received"): Call("supervisor", card),
         ("POST", "/v1/cards/{card_id}/fulfilment/picked-up"): Call(
             "supervisor", card, body={"identity_check": "photo_matches_holder"}),
+        ("POST", "/v1/cards/{card_id}/fee"): Call(
+            "supervisor", card, body={"outcome": "waived", "waiver_reason": "hardship"}),
+        ("POST", "/v1/reference-lookups"): Call("supervisor", body={
+            "first_name": "Zephyrine", "last_name": "Quill", "date_of_birth": "1987-03-14"}),
         ("POST", "/v1/print-batches"): Call("supervisor", body={"site_code": "main"}),
         ("POST", "/v1/print-batches/{batch_id}/printed"): Call(
             "supervisor", {"batch_id": str(uuid.uuid4())}),

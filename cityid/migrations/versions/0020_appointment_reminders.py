@@ -3,7 +3,7 @@ appointment (with the booking's language), and an appointment records when its r
 queued.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from cityid.db import UTCDateTime
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

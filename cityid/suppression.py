@@ -1,5 +1,6 @@
-"""Which cells of an impact table to withhold, so that no count under k can be read or worked
-out from the cells and totals shown."""
+"""Which cells of a report's row to withhold, so that no count under k can be read or worked out
+from the cells and totals shown. In the kernel because reports at every height use it: the
+impact tables (oversight/impact) and the fee totals (fees/report.py)."""
 
 from __future__ import annotations
 
