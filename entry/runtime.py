@@ -21,14 +21,18 @@ from privacy.vault import Vault
 from staff.service import configure_password_hashing
 
 
+def token_provider_for(settings: Settings) -> Pkcs11KeyProvider:
+    """The PKCS#11 token the settings name (CITYID_PKCS11_*), whatever the key provider is."""
+    return Pkcs11KeyProvider(module=settings.pkcs11_module,
+                             token_label=settings.pkcs11_token_label, slot=settings.pkcs11_slot,
+                             pin=read_pin(settings.pkcs11_pin, settings.pkcs11_pin_file))
+
+
 def key_provider_for(settings: Settings) -> KeyProvider:
     if settings.key_provider == "env":
         return EnvKeyProvider(settings.keyring)
     if settings.key_provider == "pkcs11":
-        return Pkcs11KeyProvider(module=settings.pkcs11_module,
-                                 token_label=settings.pkcs11_token_label,
-                                 slot=settings.pkcs11_slot,
-                                 pin=read_pin(settings.pkcs11_pin, settings.pkcs11_pin_file))
+        return token_provider_for(settings)
     return FileKeyProvider(settings.effective_keyring_path)
 
 

@@ -5,9 +5,9 @@ non-extractable, so its value can't be read and the token refuses to wrap it out
 the work: KEKs encrypt and decrypt data keys with CKM_AES_GCM (the same nonce || ciphertext
 layout, under the same associated data, as the file keyring, so a data key wrapped under a KEK
 imported from a file unwraps in the token), the index key HMACs with CKM_SHA256_HMAC, and the
-signing keys sign with CKM_EDDSA (Ed25519) or CKM_ECDSA_SHA256 (ES256).
+signing keys sign with CKM_EDDSA (Ed25519) or CKM_ECDSA over a SHA-256 digest (ES256).
 
-What the token holds besides keys is one private data object, ``cityid/keyring``: the keyring's
+What the token holds besides keys is one private data object, ``cityid/keyring/<n>``: the keyring's
 description (KEK versions and epochs, kids, public keys, which key is active) and the QR verifier
 keys. Verifier keys are handed to offline verifiers by design (an audited export), so they are
 not key material that must stay in the token; the data object is readable only after login.
@@ -20,6 +20,7 @@ under them stay valid; a rotation then makes the next KEK and signing key inside
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -34,12 +35,13 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import (
     EncryptedDataInvalid,
     EncryptedDataLenRange,
-    NoSuchKey,
+    GeneralError,
     NoSuchToken,
     ObjectHandleInvalid,
     PKCS11Error,
     SessionClosed,
     SessionHandleInvalid,
+    UserAlreadyLoggedIn,
 )
 from pkcs11.mechanisms import GCMParams
 from pkcs11.util.ec import encode_named_curve_parameters
@@ -154,7 +156,12 @@ class Pkcs11KeyProvider:
         if stale:
             token = library.token(self._label, self._slot)
             try:
-                self._session = token.open(rw=True, user_pin=self._pin)
+                try:
+                    self._session = token.open(rw=True, user_pin=self._pin)
+                except UserAlreadyLoggedIn:
+                    # Login is per process in PKCS#11: another provider of this process (the
+                    # service's, beside a command's) has signed in, and this session shares it.
+                    self._session = token.open(rw=True)
             except PKCS11Error as exc:
                 raise KeyringError(f"cannot sign in to the PKCS#11 token "
                                    f"({type(exc).__name__})") from None
@@ -208,17 +215,16 @@ class Pkcs11KeyProvider:
         # Read on every call, like the file provider's mtime check: a rotation by another
         # process (the CLI) is seen at once, so no data key is wrapped under a KEK after it.
         def read(session: pkcs11.Session) -> Keyring:
-            self._objects.pop((ObjectClass.DATA, METADATA_LABEL), None)
-            data = self._find(session, ObjectClass.DATA, METADATA_LABEL)
-            if data is None:
+            found = _descriptions(session)
+            if not found:
                 raise KeyringError("the PKCS#11 token holds no cityid keyring; run "
                                    "`cityid keys init --provider pkcs11`")
-            return Keyring.from_json(bytes(data[Attribute.VALUE]).decode())
+            return Keyring.from_json(bytes(found[-1][1][Attribute.VALUE]).decode())
         return self._run(read)
 
     @property
     def initialised(self) -> bool:
-        return self._run(lambda s: self._find(s, ObjectClass.DATA, METADATA_LABEL) is not None)
+        return self._run(lambda session: bool(_descriptions(session)))
 
     def save(self, keyring: Keyring) -> None:
         """Make in the token every key ``keyring`` names that it lacks (importing the material
@@ -250,15 +256,17 @@ class Pkcs11KeyProvider:
             described.append(replace(key, private=None, public=public))
         description = replace(keyring, keks=dict.fromkeys(keyring.keks), index_key=None,
                               signing_keys=tuple(described), held=True)
-        value = description.to_json().encode()
-        data = self._find(session, ObjectClass.DATA, METADATA_LABEL)
-        if data is None:
-            session.create_object({Attribute.CLASS: ObjectClass.DATA, Attribute.TOKEN: True,
-                                   Attribute.PRIVATE: True, Attribute.MODIFIABLE: True,
-                                   Attribute.APPLICATION: APPLICATION,
-                                   Attribute.LABEL: METADATA_LABEL, Attribute.VALUE: value})
-        else:
-            data[Attribute.VALUE] = value
+        # A data object's value can't be changed in place (SoftHSM keeps it read-only), so each
+        # save stores the next numbered description, then removes the older ones: a reader in
+        # another process that sees both takes the highest number.
+        older = _descriptions(session)
+        number = older[-1][0] + 1 if older else 1
+        session.create_object({Attribute.CLASS: ObjectClass.DATA, Attribute.TOKEN: True,
+                               Attribute.PRIVATE: True, Attribute.APPLICATION: APPLICATION,
+                               Attribute.LABEL: f"{METADATA_LABEL}/{number}",
+                               Attribute.VALUE: description.to_json().encode()})
+        for _, data in older:
+            data.destroy()
 
     def _make_secret(self, session: pkcs11.Session, label: str, key_type: KeyType,
                      material: bytes | None, uses: dict[Attribute, Any]) -> None:
@@ -324,7 +332,9 @@ class Pkcs11KeyProvider:
             try:
                 return bytes(kek.decrypt(body, mechanism=Mechanism.AES_GCM,
                                          mechanism_param=GCMParams(nonce, aad, GCM_TAG_BITS)))
-            except (EncryptedDataInvalid, EncryptedDataLenRange):
+            # A tag that does not match: CKR_ENCRYPTED_DATA_INVALID by the standard, and
+            # CKR_GENERAL_ERROR from SoftHSM 2.6, which passes OpenSSL's refusal on as is.
+            except (EncryptedDataInvalid, EncryptedDataLenRange, GeneralError):
                 raise DecryptionFailed("a data key did not unwrap under its KEK") from None
         return self._run(decrypt)
 
@@ -335,15 +345,20 @@ class Pkcs11KeyProvider:
         return self._run(mac)
 
     def sign(self, key: SigningKey, message: bytes) -> bytes:
-        mechanism = {"EdDSA": Mechanism.EDDSA, "ES256": Mechanism.ECDSA_SHA256}.get(key.alg)
-        if mechanism is None:
+        if key.alg == "EdDSA":
+            mechanism, data = Mechanism.EDDSA, message
+        elif key.alg == "ES256":
+            # SoftHSM 2.6 has CKM_ECDSA but not CKM_ECDSA_SHA256: the digest is made here (it
+            # is no secret) and the token signs it.
+            mechanism, data = Mechanism.ECDSA, hashlib.sha256(message).digest()
+        else:
             raise KeyringError(f"unsupported signing algorithm {key.alg!r}")
 
         def sign(session: pkcs11.Session) -> bytes:
             private = self._key(session, ObjectClass.PRIVATE_KEY, signing_label(key.kid),
                                 f"signing key {key.kid}")
             # PKCS#11 gives ECDSA as r || s, which is COSE's form too (RFC 9053 section 2.1).
-            return bytes(private.sign(message, mechanism=mechanism))
+            return bytes(private.sign(data, mechanism=mechanism))
         return self._run(sign)
 
     def key_objects(self) -> list[dict[str, Any]]:
@@ -353,12 +368,25 @@ class Pkcs11KeyProvider:
             found = []
             for cls in (ObjectClass.SECRET_KEY, ObjectClass.PRIVATE_KEY):
                 for obj in session.get_objects({Attribute.CLASS: cls}):
+                    if not str(obj[Attribute.LABEL]).startswith("cityid/"):
+                        continue
                     found.append({"label": str(obj[Attribute.LABEL]), "class": cls.name,
                                   "sensitive": bool(obj[Attribute.SENSITIVE]),
                                   "extractable": bool(obj[Attribute.EXTRACTABLE]),
                                   "never_extractable": bool(obj[Attribute.NEVER_EXTRACTABLE])})
             return found
         return self._run(read)
+
+
+def _descriptions(session: pkcs11.Session) -> list[tuple[int, Any]]:
+    """The keyring descriptions in the token, oldest first (normally one)."""
+    found = []
+    for data in session.get_objects({Attribute.CLASS: ObjectClass.DATA,
+                                     Attribute.APPLICATION: APPLICATION}):
+        label = str(data[Attribute.LABEL])
+        if label.startswith(METADATA_LABEL + "/"):
+            found.append((int(label.rsplit("/", 1)[1]), data))
+    return sorted(found, key=lambda pair: pair[0])
 
 
 def _public_info(alg: str, ec_point: bytes) -> bytes:
@@ -387,4 +415,4 @@ def read_pin(pin: str, pin_file: Path | None) -> str:
     return pin
 
 
-__all__ = ["DEFAULT_MODULE", "NoSuchKey", "Pkcs11KeyProvider", "read_pin"]
+__all__ = ["DEFAULT_MODULE", "Pkcs11KeyProvider", "read_pin"]

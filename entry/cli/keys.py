@@ -17,6 +17,7 @@ from cityid.db import unit_of_work
 from cityid.errors import AppError
 from cityid.roles import Role
 from cityid.settings import Settings, get_settings
+from entry import runtime as composition
 from entry.cli.common import command_runtime, fail
 from idcard.cose import generate_verifier_key
 from idcard.credential import generate_signing_key
@@ -25,7 +26,7 @@ from privacy.audit import Actor
 from privacy.epochs import EpochPolicy
 from privacy.errors import KeyringError
 from privacy.keyring import FileKeyProvider, Keyring
-from privacy.pkcs11 import Pkcs11KeyProvider, read_pin
+from privacy.pkcs11 import Pkcs11KeyProvider
 from privacy.vault import rewrap_all, rewrap_batch, start_epoch
 from redemption import service as partner_service
 from staff import ceremony
@@ -220,29 +221,29 @@ def keys_init(provider_name: str, from_file: Path | None) -> None:
     _init_token(get_settings(), now, from_file)
 
 
+def init_token(token: Pkcs11KeyProvider, now: datetime, *,
+               imported: Keyring | None = None) -> Keyring:
+    """Put a complete keyring in an empty token: made inside it, or ``imported`` (a file
+    keyring's keys become non-extractable token objects), with a signing key and a verifier
+    key if the imported keyring lacks them."""
+    if token.initialised:
+        raise KeyringError("the token already holds a cityid keyring; rotate its keys with "
+                           "`cityid keys rotate` and `cityid keys rotate-signing`")
+    keyring = imported or Keyring.generate(now, held=True)
+    if keyring.active_signing_kid is None:
+        keyring = keyring.with_signing_key(generate_signing_key("EdDSA", now=now, held=True))
+    if keyring.active_verifier_kid is None:
+        keyring = keyring.with_verifier_key(generate_verifier_key(now=now))
+    token.save(replace(keyring, held=True))
+    return token.load()
+
+
 def _init_token(settings: Settings, now: datetime, from_file: Path | None) -> None:
     try:
-        token = Pkcs11KeyProvider(module=settings.pkcs11_module,
-                                  token_label=settings.pkcs11_token_label,
-                                  slot=settings.pkcs11_slot,
-                                  pin=read_pin(settings.pkcs11_pin, settings.pkcs11_pin_file))
-        if token.initialised:
-            fail("the token already holds a cityid keyring; rotate its keys with "
-                 "`cityid keys rotate` and `cityid keys rotate-signing`")
-        if from_file is not None:
-            # Checked as the file provider would, so a keyring readable by others is refused.
-            imported = FileKeyProvider(from_file, create=False).load()
-            if imported.verifier_keys == ():
-                imported = imported.with_verifier_key(generate_verifier_key(now=now))
-            if imported.active_signing_kid is None:
-                imported = imported.with_signing_key(
-                    generate_signing_key("EdDSA", now=now, held=True))
-            token.save(replace(imported, held=True))
-        else:
-            keyring = Keyring.generate(now, held=True).with_signing_key(
-                generate_signing_key("EdDSA", now=now, held=True))
-            token.save(keyring.with_verifier_key(generate_verifier_key(now=now)))
-        made = token.load()
+        token = composition.token_provider_for(settings)
+        # Read as the file provider reads it, so a keyring file readable by others is refused.
+        imported = FileKeyProvider(from_file, create=False).load() if from_file else None
+        made = init_token(token, now, imported=imported)
         token.close()
     except KeyringError as exc:
         fail(exc.detail)
