@@ -24,6 +24,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -92,8 +93,10 @@ class SigningKey:
             raise KeyringError(f"signing key {self.kid} is malformed") from None
 
 
+@lru_cache(maxsize=16)
 def load_private_signing_key(
         key: SigningKey) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+    """The key's private half, parsed once per key (a card run signs thousands)."""
     if key.private is None:
         raise KeyringError(f"signing key {key.kid} is held by the key provider; it signs there")
     try:
