@@ -313,6 +313,10 @@ def test_keys_init_imports_a_file_keyring_and_the_rotation_commands_work_in_the_
         assert active is not None and active.private is None
         assert isinstance(active.public_key(), ed25519.Ed25519PublicKey)
 
+        verifier = token_cli("keys", "rotate-verifier")
+        assert verifier.exit_code == 0, verifier.output
+        assert len(moved.vault.verifier_keys()) == 2
+
         status = token_cli("keys", "status")
         assert status.exit_code == 0 and "active KEK version: 2" in status.output
         export = token_cli("keys", "export", "--ceremony", str(uuid.uuid4()), "--out",
@@ -352,3 +356,16 @@ def test_a_keyring_in_memory_keeps_the_file_answers() -> None:
     keyring = Keyring.generate(NOW)
     assert Vault(LoadedKeyring(keyring)).blind_index("p", "v") == \
         Vault(LoadedKeyring(Keyring.from_json(keyring.to_json()))).blind_index("p", "v")
+
+
+def test_a_missing_softhsm_fails_under_ci_and_skips_elsewhere(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests import softhsm
+
+    monkeypatch.setattr(softhsm.shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="SoftHSM2 is needed under CI"):
+        softhsm.start(tmp_path)
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        softhsm.start(tmp_path)
