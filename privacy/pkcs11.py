@@ -128,7 +128,8 @@ class Pkcs11KeyProvider:
     """A key provider whose keys never leave a PKCS#11 token. One logged-in session per
     provider, used under a lock: a PKCS#11 operation is several calls on one session."""
 
-    def __init__(self, *, module: Path = DEFAULT_MODULE, token_label: str | None = "cityid",  # noqa: S107
+    def __init__(self, *, module: Path = DEFAULT_MODULE,
+                 token_label: str | None = "cityid",  # noqa: S107 - a name, not a secret
                  slot: int | None = None, pin: str) -> None:
         if not pin:
             raise KeyringError("the PKCS#11 user PIN is empty")

@@ -184,7 +184,8 @@ def test_retire_refuses_while_a_live_data_key_uses_the_old_kek_and_rotate_finish
     late = uuid.uuid4()
     with unit_of_work(runtime.sessions) as session:
         repository.add_data_key(session, DataKey(
-            owner_id=late, kek_version=1, wrapped_dek=wrap_dek(runtime.vault.provider, late, os.urandom(32), 1),
+            owner_id=late, kek_version=1,
+            wrapped_dek=wrap_dek(runtime.vault.provider, late, os.urandom(32), 1),
             created_at=clock.now()))
     refused = cli("keys", "retire-kek", "1")
     assert refused.exit_code == 1

@@ -362,7 +362,7 @@ def test_a_missing_softhsm_fails_under_ci_and_skips_elsewhere(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from tests import softhsm
 
-    monkeypatch.setattr(softhsm.shutil, "which", lambda name: None)
+    monkeypatch.setattr("tests.softhsm.shutil.which", lambda name: None)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="SoftHSM2 is needed under CI"):
         softhsm.start(tmp_path)

@@ -77,5 +77,6 @@ def test_blind_indexes_differ_by_purpose_and_by_key(runtime: Runtime) -> None:
     other = Keyring.generate()
     import hashlib
     import hmac
+    assert other.index_key is not None
     foreign = hmac.new(other.index_key, b"person\x00x", hashlib.sha256).hexdigest()
     assert runtime.vault.blind_index("person", "x") != foreign
