@@ -146,7 +146,7 @@ class LeanVerifyMiddleware:
             card = (await repo.card_row(db, checked.number_index, checked.issue_number)
                     if checked.number_index is not None and checked.issue_number is not None
                     else None)
-            answer, entry = hot.answer(mac_key=audit.mac_key(runtime.vault.keyring.index_key),
+            answer, entry = hot.answer(mac_key=audit.mac_key(runtime.vault),
                                        partner=partner, request=request, checked=checked,
                                        card=card, now=now)
             await repo.add_entry(db, entry)  # durable before the answer leaves

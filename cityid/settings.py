@@ -28,12 +28,21 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     data_dir: Path = Path("var")
     database_url: str = ""
-    # Key material lives outside the database: a 0600 file made on first run, or the environment.
-    key_provider: Literal["file", "env"] = "file"
+    # Key material lives outside the database: a 0600 file made on first run, the environment,
+    # or a PKCS#11 token (an HSM; SoftHSM2 in the tests) that keeps every key inside it.
+    key_provider: Literal["file", "env", "pkcs11"] = "file"
     # Default: keys/keyring.json beside the data folder, never inside it, so a copy of the data
     # folder (a backup) does not carry the keys that open it.
     keyring_path: Path | None = None
     keyring: str = Field(default="", repr=False)
+    # The PKCS#11 token (privacy/pkcs11.py): the module (Debian's softhsm2 by default; an HSM
+    # vendor's library in production), the token by label or slot id, and the user PIN, from
+    # the environment or, better, a file holding it (a mounted secret).
+    pkcs11_module: Path = Path("/usr/lib/softhsm/libsofthsm2.so")
+    pkcs11_token_label: str = "cityid"  # noqa: S105 - a token's name, not a secret
+    pkcs11_slot: int | None = None
+    pkcs11_pin: str = Field(default="", repr=False)
+    pkcs11_pin_file: Path | None = None
     # Key epochs (privacy/epochs.py): a new KEK every epoch; database backups are kept at most
     # this long, and the old KEK is destroyed when the last backup that needs it has expired.
     key_epoch_days: int = Field(default=30, ge=1, le=366)
@@ -198,6 +207,9 @@ class Settings(BaseSettings):
         if self.key_provider == "env" and not self.keyring:
             raise ValueError("CITYID_KEY_PROVIDER=env needs CITYID_KEYRING "
                              "(see `cityid keys init`)")
+        if self.key_provider == "pkcs11" and not (self.pkcs11_pin or self.pkcs11_pin_file):
+            raise ValueError("CITYID_KEY_PROVIDER=pkcs11 needs CITYID_PKCS11_PIN_FILE or "
+                             "CITYID_PKCS11_PIN")
         if self.metrics_token and len(self.metrics_token) < MIN_SECRET_LENGTH:
             raise ValueError(f"CITYID_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} "
                              "characters outside development")

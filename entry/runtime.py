@@ -16,13 +16,23 @@ from enrollment.rulebook import load_rulebook
 from privacy import audit
 from privacy.audit import Chainer
 from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
+from privacy.pkcs11 import Pkcs11KeyProvider, read_pin
 from privacy.vault import Vault
 from staff.service import configure_password_hashing
+
+
+def token_provider_for(settings: Settings) -> Pkcs11KeyProvider:
+    """The PKCS#11 token the settings name (CITYID_PKCS11_*), whatever the key provider is."""
+    return Pkcs11KeyProvider(module=settings.pkcs11_module,
+                             token_label=settings.pkcs11_token_label, slot=settings.pkcs11_slot,
+                             pin=read_pin(settings.pkcs11_pin, settings.pkcs11_pin_file))
 
 
 def key_provider_for(settings: Settings) -> KeyProvider:
     if settings.key_provider == "env":
         return EnvKeyProvider(settings.keyring)
+    if settings.key_provider == "pkcs11":
+        return token_provider_for(settings)
     return FileKeyProvider(settings.effective_keyring_path)
 
 
@@ -34,7 +44,7 @@ def build_runtime(settings: Settings, *, clock: Clock = system_clock,
                                    pool_size=settings.database_pool_size)
     sessions = session_factory(engine)
     vault = Vault(key_provider_for(settings), clock)
-    audit.bind_mac_key(sessions, lambda: audit.mac_key(vault.keyring.index_key))
+    audit.bind_mac_key(sessions, lambda: audit.mac_key(vault))
     return Runtime(
         settings=settings,
         engine=engine,

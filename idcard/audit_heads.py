@@ -34,7 +34,8 @@ class CoseHeadSigning:
         if key is None:
             raise NoSigningKey()
         return sign_cose(payload, key, headers={HEADER_TYP: anchor.TYP,
-                                                HEADER_CONTENT_TYPE: anchor.PAYLOAD_TYPE})
+                                                HEADER_CONTENT_TYPE: anchor.PAYLOAD_TYPE},
+                         signer=self.vault.sign)
 
     def open(self, document: bytes) -> bytes:
         try:

@@ -4,7 +4,9 @@ the COSE_Encrypt0 layer that seals a card credential under a verifier key.
 Card credentials and the status list are both one COSE_Sign1 with ``alg`` (EdDSA -8 or ES256 -7)
 and ``kid`` in the protected header, so both are signed and checked here.
 
-Signing goes through ``cwt``. Verification composes ``cbor2`` and ``cryptography`` directly: the
+Signing builds the Sig_structure with ``cbor2`` and hands it to a signer: the key provider's
+(``Vault.sign``), so a key in a token signs inside the token; by default the key's own PKCS#8
+material signs here. Verification composes ``cbor2`` and ``cryptography`` directly: the
 message is decoded once, the Sig_structure ``["Signature1", protected, external_aad, payload]``
 (RFC 9052 section 4.4) is encoded with ``cbor2``, and the signature is checked against a public
 key object that is built once per published JWK, not once per scan. An offline verifier does
@@ -23,7 +25,7 @@ from __future__ import annotations
 import base64
 import io
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -39,7 +41,11 @@ from cwt import COSE, COSEKey
 from cwt.cose_key_interface import COSEKeyInterface
 
 from cityid.errors import AppError, ErrorKind
-from privacy.keyring import SigningKey, VerifierKey
+from privacy.errors import KeyringError
+from privacy.keyring import SigningKey, VerifierKey, sign_with_private_key
+
+# How a COSE signature is made: by the key provider that holds ``key`` (Vault.sign).
+Signer = Callable[[SigningKey, bytes], bytes]
 
 HEADER_ALG = 1
 HEADER_CONTENT_TYPE = 3
@@ -123,45 +129,33 @@ class CoseSign1:
 # --- signing keys -------------------------------------------------------------------------------
 
 
-def generate_signing_key(alg: str = "EdDSA", *, now: datetime) -> SigningKey:
-    """A new signing key. The kid is short and random because it is printed into every QR."""
+def generate_signing_key(alg: str = "EdDSA", *, now: datetime, held: bool = False) -> SigningKey:
+    """A new signing key. The kid is short and random because it is printed into every QR.
+    ``held``: the key provider makes the key inside its token when the keyring is saved, so
+    it has no material here."""
     private: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+    if alg not in ALGORITHMS:
+        raise SigningKeyUnusable(f"unsupported signing algorithm {alg!r}")
+    kid = secrets.token_urlsafe(KID_BYTES)
+    if held:
+        return SigningKey(kid=kid, alg=alg, private=None, created_at=now.isoformat())
     if alg == "EdDSA":
         private = ed25519.Ed25519PrivateKey.generate()
-    elif alg == "ES256":
-        private = ec.generate_private_key(ec.SECP256R1())
     else:
-        raise SigningKeyUnusable(f"unsupported signing algorithm {alg!r}")
+        private = ec.generate_private_key(ec.SECP256R1())
     der = private.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return SigningKey(kid=secrets.token_urlsafe(KID_BYTES), alg=alg, private=der,
-                      created_at=now.isoformat())
+    return SigningKey(kid=kid, alg=alg, private=der, created_at=now.isoformat())
 
 
-def _load_private(key: SigningKey) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+def _public_key(key: SigningKey) -> PublicKey:
     try:
-        private = serialization.load_der_private_key(key.private, password=None)
-    except (ValueError, TypeError):
-        raise SigningKeyUnusable("the signing key is not PKCS#8 DER") from None
-    if key.alg == "EdDSA" and isinstance(private, ed25519.Ed25519PrivateKey):
-        return private
-    if (key.alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey)
-            and isinstance(private.curve, ec.SECP256R1)):
-        return private
-    raise SigningKeyUnusable(f"the key does not match its algorithm {key.alg!r}")
-
-
-@lru_cache(maxsize=16)
-def _cose_signing_key(key: SigningKey) -> COSEKeyInterface:
-    pem = _load_private(key).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return COSEKey.from_pem(pem, alg=key.alg, kid=key.kid)
+        return key.public_key()
+    except KeyringError as exc:
+        raise SigningKeyUnusable(exc.detail) from None
 
 
 # --- the published key set ----------------------------------------------------------------------
@@ -177,14 +171,15 @@ def _unb64url(text: str) -> bytes:
 
 
 def public_jwk(key: SigningKey) -> dict[str, str]:
-    private = _load_private(key)
+    public = _public_key(key)
     jwk = {"kid": key.kid, "alg": key.alg, "use": "sig"}
-    if isinstance(private, ed25519.Ed25519PrivateKey):
-        raw = private.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+    if key.alg == "EdDSA" and isinstance(public, ed25519.Ed25519PublicKey):
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), **jwk}
-    numbers = private.public_key().public_numbers()
+    if not (key.alg == "ES256" and isinstance(public, ec.EllipticCurvePublicKey)
+            and isinstance(public.curve, ec.SECP256R1)):
+        raise SigningKeyUnusable(f"the key does not match its algorithm {key.alg!r}")
+    numbers = public.public_numbers()
     return {"kty": "EC", "crv": "P-256", "x": _b64url(numbers.x.to_bytes(32, "big")),
             "y": _b64url(numbers.y.to_bytes(32, "big")), **jwk}
 
@@ -242,17 +237,24 @@ _COSE = COSE.new()
 
 
 def sign_cose(
-    payload: bytes, key: SigningKey, *, headers: Mapping[int, Any] | None = None
+    payload: bytes, key: SigningKey, *, headers: Mapping[int, Any] | None = None,
+    signer: Signer | None = None,
 ) -> bytes:
+    """A tagged COSE_Sign1 of ``payload``, signed by ``signer`` (the key's provider), or with
+    the key's own material when none is given."""
     if key.retired:
         raise SigningKeyUnusable("a retired key does not sign new credentials")
     if key.alg not in ALGORITHMS:
         raise SigningKeyUnusable(f"unsupported signing algorithm {key.alg!r}")
     protected: dict[int, Any] = {HEADER_ALG: ALGORITHMS[key.alg],
                                  HEADER_KID: key.kid.encode("utf-8"), **(headers or {})}
-    signed = _COSE.encode_and_sign(payload, _cose_signing_key(key), protected=protected)
-    assert isinstance(signed, bytes)
-    return signed
+    protected_bytes = cbor2.dumps(protected)
+    to_be_signed = cbor2.dumps([SIGNATURE1_CONTEXT, protected_bytes, EXTERNAL_AAD, payload])
+    try:
+        signature = (signer or sign_with_private_key)(key, to_be_signed)
+    except KeyringError as exc:
+        raise SigningKeyUnusable(exc.detail) from None
+    return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected_bytes, {}, payload, signature]))
 
 
 def loads_exact(data: bytes) -> Any:

@@ -47,6 +47,7 @@ from idcard.cose import (
     BadSignature,
     CoseSign1,
     CredentialError,
+    Signer,
     SigningKeyUnusable,
     UnknownKey,
     Unreadable,
@@ -101,6 +102,7 @@ __all__ = [
     "CredentialError",
     "ForbiddenClaim",
     "InvalidCardClaims",
+    "Signer",
     "SigningKeyUnusable",
     "UnknownKey",
     "Unreadable",
@@ -239,6 +241,7 @@ def issue_credential(
     expires_at: datetime,
     status_index: int,
     seal_with: VerifierKey | None = None,
+    signer: Signer | None = None,
 ) -> str:
     """Sign a card credential, seal it under ``seal_with`` if given, and return the Base45 text
     that goes into the QR."""
@@ -257,7 +260,7 @@ def issue_credential(
         STATUS_INDEX_CLAIM: status_index,
     }
     check_cwt_keys(cwt_claims)
-    signed = sign_cose(cbor2.dumps(cwt_claims, canonical=True), key)
+    signed = sign_cose(cbor2.dumps(cwt_claims, canonical=True), key, signer=signer)
     if seal_with is not None:
         signed = seal_encrypt0(signed, seal_with)
     text: bytes = base45.b45encode(zlib.compress(signed, 9))

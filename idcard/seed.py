@@ -65,6 +65,7 @@ from idcard.service import CardDesk
 from idcard.statuslist import MAX_SIZE, MIN_SIZE, random_free_index
 from privacy import audit
 from privacy.audit import Actor
+from privacy.errors import KeyringError
 
 MAX_BATCH_ATTEMPTS = 3
 Progress = Callable[[int], None]
@@ -194,6 +195,10 @@ def plan(sessions: sessionmaker[Session], *, desk: CardDesk, count: int) -> Seed
             f"({size} entries); raise CITYID_STATUS_LIST_SIZE to at least "
             f"{_suggested_size(len(held) + count)} (for example 2097152 for 1,000,000 cards) "
             "and seed again")
+    if desk.vault.provider.holds_keys:
+        # Seeding workers are handed the keyring; keys in a token can't be handed over.
+        raise KeyringError("demo cardholders are seeded with a file keyring; the keys of this "
+                           "installation are in a PKCS#11 token")
     signing_key = desk.vault.active_signing_key()
     if signing_key is None:
         raise NoSigningKey()

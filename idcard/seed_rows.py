@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from cityid.clock import FixedClock
 from cityid.db import Base
-from cityid.errors import AppError
 from enrollment import service as enrollment
 from enrollment.models import Application, Resident
 from enrollment.reference import new_reference, normalise_reference
@@ -34,7 +33,7 @@ from idcard.models import Card
 from idcard.seed_people import Person, invent_person
 from idcard.service import CardDesk
 from idcard.states import CardStatus
-from privacy.keyring import Keyring, SigningKey, VerifierKey
+from privacy.keyring import Keyring, LoadedKeyring, SigningKey, VerifierKey
 from privacy.normalise import normalise_person
 from privacy.vault import DataKeyHandle, Vault, wrap_dek
 
@@ -67,23 +66,6 @@ RESIDENT_SEALED_COLUMNS = COLUMNS["residents"][1:-2]
 # --- what a worker needs -------------------------------------------------------------------
 
 
-class _HeldKeyring:
-    """A key provider over a keyring already loaded: what a worker process gets from its parent."""
-
-    def __init__(self, keyring: Keyring) -> None:
-        self._keyring = keyring
-
-    @property
-    def writable(self) -> bool:
-        return False
-
-    def load(self) -> Keyring:
-        return self._keyring
-
-    def save(self, keyring: Keyring) -> None:
-        raise AppError("a seeding worker does not write the keyring")
-
-
 @dataclass(frozen=True)
 class SeedContext:
     keyring: Keyring
@@ -101,7 +83,7 @@ class SeedContext:
 
     def desk(self, now: datetime) -> CardDesk:
         """A desk for sealing, indexing and signing; nothing on it reads the database."""
-        vault = Vault(_HeldKeyring(self.keyring), FixedClock(now))
+        vault = Vault(LoadedKeyring(self.keyring), FixedClock(now))
         return CardDesk(enrollment=EnrollmentDesk(vault=vault, rulebook=self.rulebook,
                                                   clock=FixedClock(now), max_photo_bytes=0),
                         issuer=self.issuer, issuer_name=self.issuer_name,
@@ -140,7 +122,7 @@ def _cardholder(context: SeedContext, desk: CardDesk, rows: Rows, person: Person
     dek = secrets.token_bytes(DEK_BYTES)
     rows.tables["data_keys"].append(
         (resident_id, keyring.active_kek,
-         wrap_dek(keyring, resident_id, dek, keyring.active_kek), stamp))
+         wrap_dek(vault.provider, resident_id, dek, keyring.active_kek), stamp))
     key = DataKeyHandle(resident_id, dek)
 
     sealed = key.sealed_columns(Resident, resident_id, {
@@ -175,7 +157,7 @@ def _cardholder(context: SeedContext, desk: CardDesk, rows: Rows, person: Person
         cards.card_claims(holder, card_number, 1), key=context.signing_key, issuer=context.issuer,
         issued_at=now, not_before=datetime.combine(today, time(0), tzinfo=UTC),
         expires_at=cards.end_of_day(expires_on), status_index=status_index,
-        seal_with=context.sealing_key)
+        seal_with=context.sealing_key, signer=desk.vault.sign)
     sealed_card = key.sealed_columns(Card, card_id, {"card_number": card_number,
                                                      "credential": credential})
     rows.tables["cards"].append((

@@ -88,8 +88,11 @@ def ensure_signing_key(vault: Vault, now: datetime) -> SigningKey:
     and lose one. An installation from before sealing gets its verifier key here."""
     key = vault.active_signing_key()
     if key is None:
-        key = generate_signing_key("EdDSA", now=now)
-        vault.add_signing_key(key)
+        vault.add_signing_key(generate_signing_key("EdDSA", now=now,
+                                                   held=vault.provider.holds_keys))
+        # Read back: a key made in a token has its public half only once the token made it.
+        key = vault.active_signing_key()
+        assert key is not None
     # A keyring from the environment can't be written here: until its operator adds a verifier
     # key (`cityid keys rotate-verifier --out`), sealed issuance answers `no_verifier_key`.
     if vault.active_verifier_key() is None and vault.provider.writable:
@@ -178,7 +181,8 @@ def new_card(session: Session, desk: CardDesk, actor: Actor, *, holder: Holder,
     credential = issue_credential(
         card_claims(holder, card_number, issue_number), key=key, issuer=desk.issuer,
         issued_at=now, not_before=datetime.combine(valid_from, time(0), tzinfo=UTC),
-        expires_at=end_of_day(expires_on), status_index=status_index, seal_with=seal)
+        expires_at=end_of_day(expires_on), status_index=status_index, seal_with=seal,
+        signer=desk.vault.sign)
     card_id = uuid.uuid4()
     sealed = desk.vault.open_data_key(session, holder.resident_id).record(CARDS, card_id)
     card = Card(
@@ -357,7 +361,7 @@ def rebuild_status_list(session: Session, *, desk: CardDesk) -> bytes:
         repository.flagged_indexes(session, CardStatus.REVOKED),
         repository.flagged_indexes(session, CardStatus.SUSPENDED),
         key=_signing_key(desk), issuer=desk.issuer, issued_at=now, ttl=desk.status_list_ttl,
-        list_url=desk.status_list_url, size=desk.status_list_size)
+        list_url=desk.status_list_url, size=desk.status_list_size, signer=desk.vault.sign)
     stored.document, stored.issued_at, stored.valid_until = document, now, now + \
         desk.status_list_ttl
     session.flush()

@@ -33,6 +33,7 @@ from idcard.credential import (
     HEADER_CONTENT_TYPE,
     HEADER_TYP,
     CredentialError,
+    Signer,
     read_cose_sign1,
     sign_cose,
     verify_cose,
@@ -187,6 +188,7 @@ def build_status_document(
     ttl: timedelta,
     size: int = MIN_SIZE,
     list_url: str | None = None,
+    signer: Signer | None = None,
 ) -> bytes:
     """The signed document served at ``/.well-known/cityid/status-list`` (application/vc+cose)."""
     if ttl <= timedelta(0):
@@ -215,7 +217,8 @@ def build_status_document(
     if list_url:
         document["id"] = list_url
     payload = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return sign_cose(payload, key, headers={HEADER_TYP: TYP, HEADER_CONTENT_TYPE: CONTENT_TYPE})
+    return sign_cose(payload, key, headers={HEADER_TYP: TYP, HEADER_CONTENT_TYPE: CONTENT_TYPE},
+                     signer=signer)
 
 
 def parse_status_document(

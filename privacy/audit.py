@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from sqlalchemy.exc import SQLAlchemyError
@@ -144,10 +144,18 @@ def entry_hash(prev_hash: str, *, seq: int, at: datetime, actor: str, role: str,
 
 
 @lru_cache(maxsize=4)
-def mac_key(index_key: bytes) -> bytes:
-    """The entry MAC key, derived from the blind-index key so it lives where that key lives:
-    in the keyring, never in the database."""
-    return hmac.new(index_key, b"cityid/audit-entry-mac", hashlib.sha256).digest()
+class IndexMac(Protocol):
+    def index_mac(self, message: bytes) -> bytes: ...
+
+
+AUDIT_MAC_LABEL = b"cityid/audit-entry-mac"
+
+
+def mac_key(keys: IndexMac) -> bytes:
+    """The entry MAC key, derived from the blind-index key (HMAC under it, done by the key
+    provider, inside the token if there is one), so it exists only where that key is usable:
+    never in the database."""
+    return keys.index_mac(AUDIT_MAC_LABEL)
 
 
 def bind_mac_key(sessions: sessionmaker[Session], key: Callable[[], bytes]) -> None:

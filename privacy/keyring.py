@@ -4,25 +4,42 @@ A keyring holds versioned key-encryption keys (KEKs), the blind-index key, and t
 keys. Each KEK version is a key epoch: the keyring records when it began, so the epoch schedule
 (see ``privacy.epochs``) can say when it rolls and when its KEK is due to be destroyed. The
 embedded default is a 0600 JSON file made on first run; in production the keyring can come from
-the environment (``CITYID_KEYRING``), and a KMS or HSM can implement ``KeyProvider``.
+the environment (``CITYID_KEYRING``), or a PKCS#11 token (``privacy.pkcs11``) that keeps every
+KEK, the index key and the signing keys inside it.
+
+Callers never take raw key bytes: they ask the provider to wrap or unwrap a data key, to HMAC
+under the index key, or to sign. A file or environment keyring does that in this process with
+``cryptography``; a token does it inside the token. A keyring loaded from a token names its keys
+but holds no secret: their material is ``None`` ("held by the provider").
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from privacy.errors import KeyringError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from privacy.errors import DecryptionFailed, KeyringError
 
 KEY_BYTES = 32
 FORMAT = 1
+NONCE_BYTES = 12
+P256_COORDINATE_BYTES = 32
 
 
 def _b64(raw: bytes) -> str:
@@ -31,6 +48,10 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _unb64_or_none(text: str | None) -> bytes | None:
+    return None if text is None else _unb64(text)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -49,13 +70,54 @@ def _check_key(name: str, raw: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class SigningKey:
-    """A card signing key. ``private`` is PKCS#8 DER; ``alg`` is a COSE algorithm name."""
+    """A card signing key. ``private`` is PKCS#8 DER, or None when the key lives in a token and
+    signs there; ``public`` is its SubjectPublicKeyInfo DER (None when it can be derived from
+    ``private``); ``alg`` is a COSE algorithm name."""
 
     kid: str
     alg: str
-    private: bytes
+    private: bytes | None
     created_at: str
     retired: bool = False
+    public: bytes | None = None
+
+    def public_key(self) -> ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey:
+        try:
+            if self.public is not None:
+                loaded_public = serialization.load_der_public_key(self.public)
+                if isinstance(loaded_public, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+                    return loaded_public
+                raise KeyringError(f"signing key {self.kid} has an unsupported public key")
+            return load_private_signing_key(self).public_key()
+        except ValueError:
+            raise KeyringError(f"signing key {self.kid} is malformed") from None
+
+
+@lru_cache(maxsize=16)
+def load_private_signing_key(
+        key: SigningKey) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+    """The key's private half, parsed once per key (a card run signs thousands)."""
+    if key.private is None:
+        raise KeyringError(f"signing key {key.kid} is held by the key provider; it signs there")
+    try:
+        private = serialization.load_der_private_key(key.private, password=None)
+    except (ValueError, TypeError):
+        raise KeyringError("the signing key is not PKCS#8 DER") from None
+    if key.alg == "EdDSA" and isinstance(private, ed25519.Ed25519PrivateKey):
+        return private
+    if (key.alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey)
+            and isinstance(private.curve, ec.SECP256R1)):
+        return private
+    raise KeyringError(f"the key does not match its algorithm {key.alg!r}")
+
+
+def sign_with_private_key(key: SigningKey, message: bytes) -> bytes:
+    """A COSE signature (RFC 9053): Ed25519's 64 bytes, or ECDSA P-256 over SHA-256 as r || s."""
+    private = load_private_signing_key(key)
+    if isinstance(private, ed25519.Ed25519PrivateKey):
+        return private.sign(message)
+    r, s = decode_dss_signature(private.sign(message, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(P256_COORDINATE_BYTES, "big") + s.to_bytes(P256_COORDINATE_BYTES, "big")
 
 
 @dataclass(frozen=True)
@@ -70,9 +132,13 @@ class VerifierKey:
 
 @dataclass(frozen=True)
 class Keyring:
-    keks: dict[int, bytes]
+    """Versioned KEKs, the index key, signing and verifier keys, and their epochs. A secret that
+    is ``None`` is held by the key provider (a token) and never leaves it; ``held`` says that
+    new KEKs are to be made there too (see ``with_new_kek``)."""
+
+    keks: dict[int, bytes | None]
     active_kek: int
-    index_key: bytes
+    index_key: bytes | None
     signing_keys: tuple[SigningKey, ...] = field(default=())
     active_signing_kid: str | None = None
     # When each KEK version became the active one. Keyrings made before epochs were recorded
@@ -80,36 +146,47 @@ class Keyring:
     kek_began: dict[int, datetime] = field(default_factory=dict)
     verifier_keys: tuple[VerifierKey, ...] = field(default=())
     active_verifier_kid: str | None = None
+    held: bool = False
 
     def __post_init__(self) -> None:
         if self.active_kek not in self.keks:
             raise KeyringError("the active KEK version is not in the keyring")
         if not set(self.kek_began) <= set(self.keks):
             raise KeyringError("an epoch start names a KEK version that is not in the keyring")
+        present = [kek for kek in self.keks.values() if kek is not None]
         for version, kek in self.keks.items():
-            _check_key(f"KEK version {version}", kek)
-        _check_key("index key", self.index_key)
-        if len(set(self.keks.values()) | {self.index_key}) != len(self.keks) + 1:
+            if kek is not None:
+                _check_key(f"KEK version {version}", kek)
+        if self.index_key is not None:
+            _check_key("index key", self.index_key)
+            present.append(self.index_key)
+        if len(set(present)) != len(present):
             raise KeyringError("keys in a keyring must all differ")
         for verifier in self.verifier_keys:
             _check_key(f"verifier key {verifier.kid}", verifier.key)
 
     @classmethod
-    def generate(cls, now: datetime | None = None) -> Keyring:
-        return cls(keks={1: secrets.token_bytes(KEY_BYTES)}, active_kek=1,
-                   index_key=secrets.token_bytes(KEY_BYTES),
-                   kek_began={1: now or datetime.now(UTC)})
+    def generate(cls, now: datetime | None = None, *, held: bool = False) -> Keyring:
+        """A first KEK and an index key; ``held``: without material, for a token to make."""
+        return cls(keks={1: None if held else secrets.token_bytes(KEY_BYTES)}, active_kek=1,
+                   index_key=None if held else secrets.token_bytes(KEY_BYTES),
+                   kek_began={1: now or datetime.now(UTC)}, held=held)
 
     def kek(self, version: int) -> bytes:
         try:
-            return self.keks[version]
+            kek = self.keks[version]
         except KeyError:
             raise KeyringError(f"KEK version {version} is not in the keyring") from None
+        if kek is None:
+            raise KeyringError(f"KEK version {version} is held by the key provider")
+        return kek
 
     def with_new_kek(self, now: datetime | None = None) -> Keyring:
-        """A new epoch: a new KEK version, active from ``now``."""
+        """A new epoch: a new KEK version, active from ``now``. In a held keyring the new KEK
+        has no material here: the provider makes it inside the token when the keyring is saved."""
         version = max(self.keks) + 1
-        return replace(self, keks={**self.keks, version: secrets.token_bytes(KEY_BYTES)},
+        material = None if self.held else secrets.token_bytes(KEY_BYTES)
+        return replace(self, keks={**self.keks, version: material},
                        active_kek=version,
                        kek_began={**self.kek_began, version: now or datetime.now(UTC)})
 
@@ -135,14 +212,18 @@ class Keyring:
         data: dict[str, Any] = {
             "format": FORMAT,
             "kek": {"active": self.active_kek,
-                    "versions": {str(v): _b64(k) for v, k in sorted(self.keks.items())},
+                    "versions": {str(v): _b64(k) if k is not None else None
+                                 for v, k in sorted(self.keks.items())},
                     "began": {str(v): t.isoformat() for v, t in sorted(self.kek_began.items())}},
-            "index_key": _b64(self.index_key),
+            "index_key": _b64(self.index_key) if self.index_key is not None else None,
+            **({"held": True} if self.held else {}),
             "signing": {
                 "active": self.active_signing_kid,
                 "keys": [
-                    {"kid": k.kid, "alg": k.alg, "private": _b64(k.private),
-                     "created_at": k.created_at, "retired": k.retired}
+                    {"kid": k.kid, "alg": k.alg,
+                     "private": _b64(k.private) if k.private is not None else None,
+                     "created_at": k.created_at, "retired": k.retired,
+                     **({"public": _b64(k.public)} if k.public is not None else {})}
                     for k in self.signing_keys
                 ],
             },
@@ -164,12 +245,13 @@ class Keyring:
             signing = data.get("signing") or {}
             verifier = data.get("verifier") or {}
             return cls(
-                keks={int(v): _unb64(k) for v, k in kek["versions"].items()},
+                keks={int(v): _unb64_or_none(k) for v, k in kek["versions"].items()},
                 active_kek=int(kek["active"]),
-                index_key=_unb64(data["index_key"]),
+                index_key=_unb64_or_none(data["index_key"]),
                 signing_keys=tuple(
-                    SigningKey(kid=k["kid"], alg=k["alg"], private=_unb64(k["private"]),
-                               created_at=k["created_at"], retired=bool(k.get("retired", False)))
+                    SigningKey(kid=k["kid"], alg=k["alg"], private=_unb64_or_none(k["private"]),
+                               created_at=k["created_at"], retired=bool(k.get("retired", False)),
+                               public=_unb64_or_none(k.get("public")))
                     for k in signing.get("keys", [])
                 ),
                 active_signing_kid=signing.get("active"),
@@ -180,6 +262,7 @@ class Keyring:
                     for k in verifier.get("keys", [])
                 ),
                 active_verifier_kid=verifier.get("active"),
+                held=bool(data.get("held", False)),
             )
         except KeyringError:
             raise
@@ -188,7 +271,13 @@ class Keyring:
 
 
 class KeyProvider(Protocol):
-    """Where the keyring lives. Implementations: a file, the environment, a KMS."""
+    """Where the keys live and where they are used. Implementations: a file, the environment
+    (both use the keys in this process), a PKCS#11 token (uses them inside the token).
+
+    ``load`` gives the keyring's description (versions, epochs, kids; secrets only where the
+    provider is a file or the environment); ``save`` persists a changed description, making in
+    the token any key it names that has no material yet. The operations take key names, never
+    key bytes."""
 
     def load(self) -> Keyring: ...
 
@@ -197,8 +286,59 @@ class KeyProvider(Protocol):
     @property
     def writable(self) -> bool: ...
 
+    @property
+    def holds_keys(self) -> bool:
+        """True when keys are made and used inside the provider and never leave it."""
+        ...
 
-class FileKeyProvider:
+    def wrap(self, version: int, plaintext: bytes, aad: bytes) -> bytes:
+        """``plaintext`` (a data key) under KEK ``version``: nonce || AES-256-GCM ciphertext."""
+        ...
+
+    def unwrap(self, version: int, wrapped: bytes, aad: bytes) -> bytes: ...
+
+    def index_mac(self, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under the blind-index key."""
+        ...
+
+    def sign(self, key: SigningKey, message: bytes) -> bytes:
+        """A COSE signature of ``message`` by ``key`` (Ed25519, or ES256 as r || s)."""
+        ...
+
+
+class RawKeyOperations:
+    """The key operations over a keyring whose secrets this process holds (a file or the
+    environment): AES-256-GCM, HMAC-SHA256 and signing with ``cryptography``."""
+
+    def load(self) -> Keyring:
+        raise NotImplementedError
+
+    @property
+    def holds_keys(self) -> bool:
+        return False
+
+    def wrap(self, version: int, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + AESGCM(self.load().kek(version)).encrypt(nonce, plaintext, aad)
+
+    def unwrap(self, version: int, wrapped: bytes, aad: bytes) -> bytes:
+        try:
+            return AESGCM(self.load().kek(version)).decrypt(
+                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)
+        except InvalidTag:
+            raise DecryptionFailed("a data key did not unwrap under its KEK") from None
+
+    def index_mac(self, message: bytes) -> bytes:
+        index_key = self.load().index_key
+        if index_key is None:
+            raise KeyringError("the index key is held by another key provider")
+        return hmac.new(index_key, message, hashlib.sha256).digest()
+
+    def sign(self, key: SigningKey, message: bytes) -> bytes:
+        return sign_with_private_key(key, message)
+
+
+class FileKeyProvider(RawKeyOperations):
     """A 0600 JSON file, created on first use. Reloaded when it changes on disk, so a running
     service picks up a rotated keyring without a restart."""
 
@@ -270,7 +410,7 @@ def _fsync_directory(path: Path) -> None:
         os.close(directory)
 
 
-class EnvKeyProvider:
+class EnvKeyProvider(RawKeyOperations):
     """The keyring JSON (or its base64) from an environment variable; read-only at run time."""
 
     def __init__(self, value: str) -> None:
@@ -295,3 +435,21 @@ class EnvKeyProvider:
     def save(self, keyring: Keyring) -> None:
         raise KeyringError("the keyring comes from the environment and cannot be written; "
                            "use --out FILE and load the new keyring into your secret store")
+
+
+class LoadedKeyring(RawKeyOperations):
+    """A read-only key provider over a keyring already in memory: what a seeding worker
+    process gets from its parent, and what a check of a keyring file not yet installed uses."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+
+    @property
+    def writable(self) -> bool:
+        return False
+
+    def load(self) -> Keyring:
+        return self._keyring
+
+    def save(self, keyring: Keyring) -> None:
+        raise KeyringError("this keyring is only held in memory and is not written")

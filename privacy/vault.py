@@ -8,8 +8,6 @@ enters the database. Deleting a DEK shreds every copy of the resident's cipherte
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import uuid
@@ -48,17 +46,13 @@ def _field_aad(table: str, column: str, row_id: uuid.UUID) -> bytes:
     return f"cityid/field|{table}|{column}|{row_id}".encode()
 
 
-def wrap_dek(keyring: Keyring, owner_id: uuid.UUID, dek: bytes, version: int) -> bytes:
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    return nonce + AESGCM(keyring.kek(version)).encrypt(nonce, dek, _dek_aad(owner_id, version))
+def wrap_dek(provider: KeyProvider, owner_id: uuid.UUID, dek: bytes, version: int) -> bytes:
+    """The data key wrapped by KEK ``version``, wherever that KEK lives (the provider wraps)."""
+    return provider.wrap(version, dek, _dek_aad(owner_id, version))
 
 
-def unwrap_dek(keyring: Keyring, owner_id: uuid.UUID, wrapped: bytes, version: int) -> bytes:
-    try:
-        return AESGCM(keyring.kek(version)).decrypt(
-            wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _dek_aad(owner_id, version))
-    except InvalidTag:
-        raise DecryptionFailed("a data key did not unwrap under its KEK") from None
+def unwrap_dek(provider: KeyProvider, owner_id: uuid.UUID, wrapped: bytes, version: int) -> bytes:
+    return provider.unwrap(version, wrapped, _dek_aad(owner_id, version))
 
 
 @dataclass(frozen=True)
@@ -200,7 +194,7 @@ class Vault:
         dek = secrets.token_bytes(32)
         repository.add_data_key(session, DataKey(
             owner_id=owner_id, kek_version=keyring.active_kek,
-            wrapped_dek=wrap_dek(keyring, owner_id, dek, keyring.active_kek),
+            wrapped_dek=wrap_dek(self._provider, owner_id, dek, keyring.active_kek),
             created_at=self._clock.now(),
         ))
         handle = DataKeyHandle(owner_id, dek)
@@ -214,7 +208,7 @@ class Vault:
         stored = repository.get_data_key(session, owner_id)
         if stored is None:
             raise DataKeyShredded()
-        dek = unwrap_dek(self.keyring, owner_id, stored.wrapped_dek, stored.kek_version)
+        dek = unwrap_dek(self._provider, owner_id, stored.wrapped_dek, stored.kek_version)
         opened[owner_id] = handle = DataKeyHandle(owner_id, dek)
         return handle
 
@@ -225,7 +219,8 @@ class Vault:
             self._decoys.clear()
             dek = secrets.token_bytes(32)
             decoy = _Decoy(keyring.active_kek,
-                           wrap_dek(keyring, DECOY_OWNER, dek, keyring.active_kek), dek, {})
+                           wrap_dek(self._provider, DECOY_OWNER, dek, keyring.active_kek),
+                           dek, {})
             self._decoys[ident] = decoy
         if (table, column) not in decoy.sealed:
             decoy.sealed[(table, column)] = DataKeyHandle(DECOY_OWNER, decoy.dek).record(
@@ -248,7 +243,7 @@ class Vault:
         else:
             owner, (wrapped, version) = owner_id, stored
             sealed, real = blob, True
-        plain = DataKeyHandle(owner, unwrap_dek(keyring, owner, wrapped, version)).record(
+        plain = DataKeyHandle(owner, unwrap_dek(self._provider, owner, wrapped, version)).record(
             table, owner).open(column, sealed)
         return plain if real else None
 
@@ -262,9 +257,10 @@ class Vault:
         version = keyring.active_kek
         wrapped = self._decoy_keys.get(version)
         if wrapped is None:
-            wrapped = wrap_dek(keyring, DECOY_OWNER, secrets.token_bytes(32), version)
+            wrapped = wrap_dek(self._provider, DECOY_OWNER, secrets.token_bytes(32), version)
             self._decoy_keys[version] = wrapped
-        return DataKeyHandle(DECOY_OWNER, unwrap_dek(keyring, DECOY_OWNER, wrapped, version))
+        return DataKeyHandle(DECOY_OWNER,
+                             unwrap_dek(self._provider, DECOY_OWNER, wrapped, version))
 
     def _owner_key(self, session: Session, row: Base) -> DataKeyHandle:
         return self.open_data_key(session, getattr(row, sealed_fields_of(type(row)).owner))
@@ -287,7 +283,16 @@ class Vault:
     def blind_index(self, purpose: str, normalised: str) -> str:
         """HMAC-SHA256 under the index key, separated by purpose so indexes can't be joined."""
         message = purpose.encode() + b"\x00" + normalised.encode()
-        return hmac.new(self.keyring.index_key, message, hashlib.sha256).hexdigest()
+        return self._provider.index_mac(message).hex()
+
+    def index_mac(self, message: bytes) -> bytes:
+        """HMAC-SHA256 under the index key, done by the provider (inside a token if there is
+        one), for keys derived from it such as the audit entry MAC key."""
+        return self._provider.index_mac(message)
+
+    def sign(self, key: SigningKey, message: bytes) -> bytes:
+        """``message`` signed by ``key``, by the provider that holds it."""
+        return self._provider.sign(key, message)
 
     def keyed_hash(self, purpose: str, value: str) -> str:
         """A value a caller chose (an idempotency key, a police incident reference), kept so it
@@ -327,19 +332,19 @@ class Vault:
         return f"{kind}:{self.blind_index('pseudonym/' + kind, str(ident))[:24]}"
 
 
-def rewrap_batch(session: Session, keyring: Keyring, batch: int) -> int:
+def rewrap_batch(session: Session, provider: KeyProvider, keyring: Keyring, batch: int) -> int:
     """Rewrap up to ``batch`` DEKs still under older KEKs to the active one. Returns how many it
     found there (moved here, or moved or shredded meanwhile by someone else); 0 once none is
     left, so the caller loops until the roll is done."""
     found = repository.data_keys_not_at(session, keyring.active_kek, batch)
     for key in found:
         try:
-            dek = unwrap_dek(keyring, key.owner_id, key.wrapped_dek, key.kek_version)
+            dek = unwrap_dek(provider, key.owner_id, key.wrapped_dek, key.kek_version)
         except KeyringError:
             raise KeyringError(
                 f"a data key is wrapped under KEK version {key.kek_version}, which this keyring "
                 "no longer has") from None
-        wrapped = wrap_dek(keyring, key.owner_id, dek, keyring.active_kek)
+        wrapped = wrap_dek(provider, key.owner_id, dek, keyring.active_kek)
         repository.rewrap_data_key(session, key.owner_id, from_version=key.kek_version,
                                    to_version=keyring.active_kek, wrapped=wrapped)
     return len(found)

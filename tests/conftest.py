@@ -33,8 +33,12 @@ from privacy.audit import Actor
 from staff import second_factor as second_factors
 from staff import service as staff_service
 from staff.models import PARTNER_ROLES, Role
+from tests.softhsm import SoftHsm, Token
+from tests.softhsm import start as start_softhsm
 
 TEST_DATABASE_URL = os.environ.get("CITYID_TEST_DATABASE_URL", "")
+# CITYID_TEST_KEY_PROVIDER=pkcs11 runs the chosen tests with every key in a SoftHSM2 token.
+TEST_KEY_PROVIDER = os.environ.get("CITYID_TEST_KEY_PROVIDER", "file")
 BACKEND = "postgresql" if TEST_DATABASE_URL.startswith("postgresql") else "sqlite"
 STAFF_PASSWORD = "correct horse battery staple"
 # The TOTP secret of every account make_staff enrolled, and the last time step a test used,
@@ -48,7 +52,42 @@ import_all_models()
 
 
 def pytest_report_header() -> str:
-    return f"cityid database backend: {BACKEND}"
+    return f"cityid database backend: {BACKEND}; key provider: {TEST_KEY_PROVIDER}"
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHsm]:
+    """SoftHSM2 with its own configuration and token folder (tests/softhsm.py)."""
+    before = os.environ.get("SOFTHSM2_CONF")
+    yield start_softhsm(tmp_path_factory.mktemp("softhsm"))
+    if before is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = before
+
+
+@pytest.fixture
+def token(softhsm: SoftHsm) -> Token:
+    """A fresh, empty token of its own."""
+    return softhsm.new_token()
+
+
+def _token_settings(request: pytest.FixtureRequest) -> dict[str, object]:
+    """With CITYID_TEST_KEY_PROVIDER=pkcs11: a token holding a new keyring, and the CITYID_
+    variables that name it, so commands a test runs use the token too."""
+    if TEST_KEY_PROVIDER != "pkcs11":
+        return {}
+    from entry.cli.keys import init_token
+    from entry.runtime import token_provider_for
+
+    token: Token = request.getfixturevalue("token")
+    monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+    for name, value in token.environment().items():
+        monkeypatch.setenv(name, value)
+    provider = token_provider_for(Settings.model_validate(token.settings()))
+    init_token(provider, system_clock.now())
+    provider.close()
+    return token.settings()
 
 
 @pytest.fixture(scope="session")
@@ -114,11 +153,14 @@ def settings_overrides() -> dict[str, object]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, settings_overrides: dict[str, object]) -> Settings:
+def settings(tmp_path: Path, database_url: str, settings_overrides: dict[str, object],
+             request: pytest.FixtureRequest) -> Settings:
     # A cheaper argon2id cost keeps the suite fast; production refuses anything this low.
     values: dict[str, object] = {"env": "development", "data_dir": tmp_path / "var",
                                  "database_url": database_url, "log_json": True,
                                  "argon2_memory_kib": 8192, "argon2_time_cost": 1}
+    if "key_provider" not in settings_overrides:
+        values.update(_token_settings(request))
     return Settings.model_validate({**values, **settings_overrides})
 
 

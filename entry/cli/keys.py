@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from cityid.db import unit_of_work
 from cityid.errors import AppError
 from cityid.roles import Role
 from cityid.settings import Settings, get_settings
+from entry import runtime as composition
 from entry.cli.common import command_runtime, fail
 from idcard.cose import generate_verifier_key
 from idcard.credential import generate_signing_key
@@ -24,6 +26,7 @@ from privacy.audit import Actor
 from privacy.epochs import EpochPolicy
 from privacy.errors import KeyringError
 from privacy.keyring import FileKeyProvider, Keyring
+from privacy.pkcs11 import Pkcs11KeyProvider
 from privacy.vault import rewrap_all, rewrap_batch, start_epoch
 from redemption import service as partner_service
 from staff import ceremony
@@ -128,7 +131,7 @@ def keys_rotate(batch: int, if_due: bool, out: Path | None) -> None:
 
     def run_batch(keyring: Keyring) -> int:
         with unit_of_work(runtime.sessions) as session:
-            return rewrap_batch(session, keyring, batch)
+            return rewrap_batch(session, provider, keyring, batch)
 
     try:
         with click.progressbar(length=total, label="rewrapping data keys",
@@ -195,14 +198,65 @@ def keys_retire(version: int | None, out: Path | None) -> None:
                    "unreadable in every backup")
 
 
-@keys.command("init", help="Print a new keyring as JSON, for CITYID_KEYRING in production.")
-def keys_init() -> None:
+@keys.command("init", help="Make a new keyring: print it as JSON for CITYID_KEYRING "
+              "(--provider env), or make it inside the PKCS#11 token of the settings "
+              "(--provider pkcs11), optionally importing an existing keyring file.")
+@click.option("--provider", "provider_name", type=click.Choice(["env", "pkcs11"]),
+              default="env", show_default=True)
+@click.option("--from-file", "from_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None,
+              help="With --provider pkcs11: import this keyring file's keys into the token "
+              "(moving a city from the file keyring to a token).")
+def keys_init(provider_name: str, from_file: Path | None) -> None:
     """A complete keyring: a KEK, the index key, a card signing key and a QR verifier key, so a
     service whose keyring comes from the environment (which it cannot write) can issue sealed
-    cards from its first request."""
+    cards from its first request. In a token, the keys are made inside it, non-extractable."""
     now = datetime.now(UTC)
-    keyring = Keyring.generate(now).with_signing_key(generate_signing_key("EdDSA", now=now))
-    click.echo(keyring.with_verifier_key(generate_verifier_key(now=now)).to_json())
+    if provider_name == "env":
+        if from_file is not None:
+            fail("--from-file is for --provider pkcs11")
+        keyring = Keyring.generate(now).with_signing_key(generate_signing_key("EdDSA", now=now))
+        click.echo(keyring.with_verifier_key(generate_verifier_key(now=now)).to_json())
+        return
+    _init_token(get_settings(), now, from_file)
+
+
+def init_token(token: Pkcs11KeyProvider, now: datetime, *,
+               imported: Keyring | None = None) -> Keyring:
+    """Put a complete keyring in an empty token: made inside it, or ``imported`` (a file
+    keyring's keys become non-extractable token objects), with a signing key and a verifier
+    key if the imported keyring lacks them."""
+    if token.initialised:
+        raise KeyringError("the token already holds a cityid keyring; rotate its keys with "
+                           "`cityid keys rotate` and `cityid keys rotate-signing`")
+    keyring = imported or Keyring.generate(now, held=True)
+    if keyring.active_signing_kid is None:
+        keyring = keyring.with_signing_key(generate_signing_key("EdDSA", now=now, held=True))
+    if keyring.active_verifier_kid is None:
+        keyring = keyring.with_verifier_key(generate_verifier_key(now=now))
+    token.save(replace(keyring, held=True))
+    return token.load()
+
+
+def _init_token(settings: Settings, now: datetime, from_file: Path | None) -> None:
+    try:
+        token = composition.token_provider_for(settings)
+        # Read as the file provider reads it, so a keyring file readable by others is refused.
+        imported = FileKeyProvider(from_file, create=False).load() if from_file else None
+        made = init_token(token, now, imported=imported)
+        token.close()
+    except KeyringError as exc:
+        fail(exc.detail)
+    where = (f"slot {settings.pkcs11_slot}" if settings.pkcs11_slot is not None
+             else f"token {settings.pkcs11_token_label!r}")
+    how = f"imported from {from_file}" if from_file is not None else "made inside the token"
+    click.echo(f"keyring in {where} ({how}): KEK versions {sorted(made.keks)}, the index key, "
+               f"signing key {made.active_signing_kid}, verifier key "
+               f"{made.active_verifier_kid}; set CITYID_KEY_PROVIDER=pkcs11")
+    if from_file is not None:
+        click.echo(f"the keys of {from_file} are now in the token; run `cityid keys rotate` and "
+                   "`cityid keys rotate-signing` to get keys that were never outside it, then "
+                   "destroy the file and its copies (docs/staff-security.md)")
 
 
 @keys.command("rotate-signing", help="Start a new card signing key (kid); older cards keep "
@@ -217,8 +271,12 @@ def keys_rotate_signing(alg: str, out: Path | None) -> None:
     save_to = None
     if out is not None:
         save_to = FileKeyProvider(out, create=False)
-    key = generate_signing_key(alg, now=runtime.clock.now())
-    runtime.vault.add_signing_key(key, save_to=save_to)
+    key = generate_signing_key(alg, now=runtime.clock.now(),
+                               held=(save_to or runtime.vault.provider).holds_keys)
+    try:
+        runtime.vault.add_signing_key(key, save_to=save_to)
+    except KeyringError as exc:
+        fail(exc.detail)
     click.echo(f"new signing key {key.kid} ({alg}) signs new cards from now on")
 
 
@@ -274,6 +332,9 @@ def keys_export(ceremony_id: Any, out: Path) -> None:
         with unit_of_work(runtime.sessions) as session:
             ceremony.use(session, actor=actor, ceremony_id=ceremony_id, kind="keyring_export",
                          recipient_id=None, clock=runtime.clock)
+            if runtime.vault.provider.holds_keys:
+                fail("the keys are in a PKCS#11 token, made non-extractable: they can't be "
+                     "exported (back the token up with its own tools)")
             keyring = runtime.vault.keyring
             audit.record(session, actor=actor, action="keys.keyring_exported",
                          subject=f"ceremony:{ceremony_id}",

@@ -189,6 +189,7 @@ def test_a_key_whose_alg_does_not_match_its_material_does_not_sign(
 
 def test_private_keys_are_pkcs8_der(ed_key: SigningKey, es_key: SigningKey) -> None:
     for key in (ed_key, es_key):
+        assert key.private is not None
         serialization.load_der_private_key(key.private, password=None)
 
 

@@ -79,6 +79,7 @@ def test_a_denied_application_is_purged_after_90_days_and_its_ciphertext_is_dead
         assert audit.verify_chain(session).ok
     # Not even the key-encryption keys open the backed-up ciphertext: its data key is gone.
     for kek in runtime.vault.keyring.keks.values():
+        assert kek is not None
         with pytest.raises(InvalidTag):
             AESGCM(kek).decrypt(sealed_name[1:13], sealed_name[13:], None)
 

@@ -120,7 +120,7 @@ def test_a_backup_taken_before_a_shred_cannot_read_the_resident_once_the_epoch_c
     keyring = runtime.vault.keyring
     for version in keyring.keks:
         with pytest.raises(DecryptionFailed):
-            unwrap_dek(keyring, ana, stale.wrapped_dek, version)
+            unwrap_dek(runtime.vault.provider, ana, stale.wrapped_dek, version)
     # The live residents read from the live database, and from a backup of the new epoch.
     assert [_first_name(runtime, r) for r in (bo, cy)] == ["Bo", "Cy"]
     fresh = take_backup()
@@ -178,14 +178,14 @@ def test_status_shows_each_epoch_and_warns_when_one_is_overdue(
 def test_retire_refuses_while_a_live_data_key_uses_the_old_kek_and_rotate_finishes_the_roll(
         runtime: Runtime, clock: FixedClock, cli: Cli) -> None:
     ids = _register(runtime, "Ana", "Bo")
-    old = runtime.vault.keyring
     assert cli("keys", "rotate").exit_code == 0
     # A request that loaded the keyring just before the roll commits a data key under KEK 1
     # after the rewrap has passed it.
     late = uuid.uuid4()
     with unit_of_work(runtime.sessions) as session:
         repository.add_data_key(session, DataKey(
-            owner_id=late, kek_version=1, wrapped_dek=wrap_dek(old, late, os.urandom(32), 1),
+            owner_id=late, kek_version=1,
+            wrapped_dek=wrap_dek(runtime.vault.provider, late, os.urandom(32), 1),
             created_at=clock.now()))
     refused = cli("keys", "retire-kek", "1")
     assert refused.exit_code == 1

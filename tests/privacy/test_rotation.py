@@ -34,7 +34,7 @@ def _read_all(runtime: Runtime, ids: list[uuid.UUID]) -> list[str]:
 def _rotate(runtime: Runtime, batch: int = 3) -> Keyring:
     def run_batch(keyring: Keyring) -> int:
         with unit_of_work(runtime.sessions) as session:
-            return rewrap_batch(session, keyring, batch)
+            return rewrap_batch(session, runtime.vault.provider, keyring, batch)
 
     return rotate_kek(runtime.vault.provider, run_batch, now=runtime.clock.now())
 

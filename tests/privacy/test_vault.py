@@ -58,7 +58,7 @@ def test_shredding_the_data_key_makes_the_fields_unreadable_even_with_the_keyrin
         assert repository.get_data_key(session, resident.id) is None
         # Only an old copy of the wrapped DEK could have opened it (as a restored backup would,
         # which is why backups must not outlive the retention period).
-        assert unwrap_dek(runtime.vault.keyring, resident.id, wrapped, version)
+        assert unwrap_dek(runtime.vault.provider, resident.id, wrapped, version)
         stranger = DataKeyHandle(resident.id, uuid.uuid4().bytes * 2).record("residents",
                                                                              resident.id)
         with pytest.raises(DecryptionFailed):
@@ -77,5 +77,6 @@ def test_blind_indexes_differ_by_purpose_and_by_key(runtime: Runtime) -> None:
     other = Keyring.generate()
     import hashlib
     import hmac
+    assert other.index_key is not None
     foreign = hmac.new(other.index_key, b"person\x00x", hashlib.sha256).hexdigest()
     assert runtime.vault.blind_index("person", "x") != foreign
