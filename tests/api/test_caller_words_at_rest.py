@@ -165,6 +165,11 @@ def _calls(w: World) -> dict[tuple[str, str], Call]:
             "supervisor", ref, body={"kind": "us_passport", "shows_photo": True,
                                      "shows_dob": True,
                                      "expires_on": (today + timedelta(days=900)).isoformat()}),
+        ("PATCH", "/v1/applications/{reference}"): Call(
+            "supervisor", ref, body={"first_name": "Annabel", "middle_name": "Ann"}),
+        ("POST", "/v1/applications/{reference}/documents/{document_id}/withdraw"): Call(
+            "supervisor", {**ref, "document_id": str(uuid.uuid4())},
+            body={"reason": "recorded_in_error"}),
         ("PUT", "/v1/applications/{reference}/photo"): Call(
             "supervisor", ref, headers={"content-type": "image/jpeg"}, content=b"\xff\xd8\xff"),
         ("POST", "/v1/applications/{reference}/submit"): Call("supervisor", ref),
