@@ -33,7 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from idcard.cose import generate_signing_key
-from privacy.keyring import KeyProvider, LoadedKeyring, SigningKey
+from privacy.key_providers import LoadedKeyring
+from privacy.keyring import KeyProvider, SigningKey
 from privacy.pkcs11 import DEFAULT_MODULE, Pkcs11KeyProvider
 from privacy.vault import DataKeyHandle, Vault, unwrap_dek, wrap_dek
 

@@ -15,7 +15,8 @@ from cityid.settings import Settings
 from enrollment.rulebook import load_rulebook
 from privacy import audit
 from privacy.audit import Chainer
-from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
+from privacy.key_providers import EnvKeyProvider, FileKeyProvider
+from privacy.keyring import KeyProvider
 from privacy.pkcs11 import Pkcs11KeyProvider, read_pin
 from privacy.vault import Vault
 from staff.service import configure_password_hashing

@@ -33,7 +33,8 @@ from idcard.models import Card
 from idcard.seed_people import Person, invent_person
 from idcard.service import CardDesk
 from idcard.states import CardStatus
-from privacy.keyring import Keyring, LoadedKeyring, SigningKey, VerifierKey
+from privacy.key_providers import LoadedKeyring
+from privacy.keyring import Keyring, SigningKey, VerifierKey
 from privacy.normalise import normalise_person
 from privacy.vault import DataKeyHandle, Vault, wrap_dek
 

@@ -25,7 +25,8 @@ from privacy import audit, epochs, repository
 from privacy.audit import Actor
 from privacy.epochs import EpochPolicy
 from privacy.errors import KeyringError
-from privacy.keyring import FileKeyProvider, Keyring
+from privacy.key_providers import FileKeyProvider
+from privacy.keyring import Keyring
 from privacy.pkcs11 import Pkcs11KeyProvider
 from privacy.vault import rewrap_all, rewrap_batch, start_epoch
 from redemption import service as partner_service

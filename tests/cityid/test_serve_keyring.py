@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from privacy.keyring import FileKeyProvider
+from privacy.key_providers import FileKeyProvider
 
 
 def _serve(data_dir: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Result:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from privacy.errors import KeyringError
-from privacy.keyring import EnvKeyProvider, FileKeyProvider, Keyring
+from privacy.key_providers import EnvKeyProvider, FileKeyProvider
+from privacy.keyring import Keyring
 
 
 def test_the_keyring_file_is_made_on_first_use_with_mode_0600(tmp_path: Path) -> None:

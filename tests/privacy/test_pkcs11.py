@@ -39,7 +39,8 @@ from idcard.statuslist import build_status_document
 from idcard.verifier import Reason
 from privacy import audit, repository
 from privacy.errors import DecryptionFailed
-from privacy.keyring import FileKeyProvider, Keyring
+from privacy.key_providers import FileKeyProvider
+from privacy.keyring import Keyring
 from privacy.pkcs11 import INDEX_LABEL, METADATA_LABEL, Pkcs11KeyProvider, kek_label
 from privacy.vault import Vault, start_epoch, unwrap_dek, wrap_dek
 from tests.softhsm import Token
@@ -351,7 +352,7 @@ def test_production_refuses_the_token_provider_without_a_pin() -> None:
 
 
 def test_a_keyring_in_memory_keeps_the_file_answers() -> None:
-    from privacy.keyring import LoadedKeyring
+    from privacy.key_providers import LoadedKeyring
 
     keyring = Keyring.generate(NOW)
     assert Vault(LoadedKeyring(keyring)).blind_index("p", "v") == \

@@ -34,7 +34,8 @@ def _vault() -> object:
     if vault is not None:
         return vault
     from cityid.settings import get_settings
-    from privacy.keyring import EnvKeyProvider, FileKeyProvider, KeyProvider
+    from privacy.keyring import KeyProvider
+    from privacy.key_providers import EnvKeyProvider, FileKeyProvider
     from privacy.vault import Vault
 
     settings = get_settings()
