@@ -6,6 +6,10 @@ calls the ASGI apps directly (no sockets, no HTTP parsing, one request at a time
 
 - CPU time per request, for the real app's ``POST /v1/verify`` (QR, a cultural partner's key,
   PostgreSQL) and for ``verify_load.bare_app``, in alternating rounds; medians and their ratio;
+- with ``--profile``, where the CPU of ``POST /v1/verify`` goes: cProfile over a run of
+  requests, each function's own time summed into the parts of the work (HTTP and middleware,
+  JSON and schema, key cache and rate limits, QR checks, keyed hashes and the audit MAC, the
+  database driver, the event loop), as a share and as microseconds per request;
 - with ``--instructions``, instructions per request counted by valgrind's callgrind, which does
   not depend on the machine's load: each app runs twice under callgrind, with a small and a large
   number of requests, and the difference is divided by the difference in requests, so start-up
@@ -14,6 +18,7 @@ calls the ASGI apps directly (no sockets, no HTTP parsing, one request at a time
 PostgreSQL's own work is not counted; the client's is not either (there is none).
 
 Run: ``.venv/bin/python bench/verify_cost.py [--rounds 8] [--requests 200] [--instructions]
+[--profile]
 [--database-url postgresql://postgres@127.0.0.1:5432/postgres]``.
 """
 
@@ -112,6 +117,73 @@ async def _cpu_rounds(fixture: dict[str, Any], rounds: int, requests: int) -> No
           f"{min(ratios):.1f}-{max(ratios):.1f})")
 
 
+# Where a function's own time is counted, by the first pattern its file (or name) matches.
+PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("QR: Base45, zlib, CBOR, COSE, signature", (
+        "base45", "zlib", "cbor2", "idcard/", "nacl", "cryptography", "ed25519", "verify")),
+    ("keyed hashes, pseudonym, audit MAC", ("privacy/", "hmac", "hashlib", "_hashlib", "sha256")),
+    ("database driver (psycopg)", ("psycopg",)),
+    ("key cache, rate limits, policy", ("redemption/key_cache", "cityid/gcra", "partners/",
+                                        "cityid/ratelimit")),
+    ("JSON and the request schema", ("json", "pydantic")),
+    ("the lean route and decision", ("api/lean", "redemption/")),
+    ("HTTP middleware (guard, log, metrics)", ("api/", "starlette", "prometheus", "logging",
+                                               "cityid/")),
+    ("event loop and the rest", ("",)),
+)
+
+
+def _part(filename: str, name: str) -> str:
+    where = f"{filename}:{name}".lower()
+    for part, patterns in PARTS:
+        if any(p in where for p in patterns):
+            return part
+    return PARTS[-1][0]
+
+
+async def _profile(fixture: dict[str, Any], requests: int) -> None:
+    import cProfile
+    import pstats
+
+    app, _ = _apps()
+    key = {"Authorization": f"Bearer {fixture['key']}"}
+    qrs: list[str] = fixture["qrs"]
+    async with app.router.lifespan_context(app):
+        await _drive(app, qrs[:100], key)
+        batch = [qrs[i % len(qrs)] for i in range(100, 100 + requests)]
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
+        started = time.process_time()
+        profiler.enable()
+        await _drive(app, batch, key)
+        profiler.disable()
+        cpu = time.process_time() - started
+    stats = pstats.Stats(profiler)
+    own: dict[str, float] = {}
+    for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        if filename == "~" and row[4]:
+            # A built-in (divmod, isinstance, a C method) counts where it was called from.
+            for (caller_file, _l, caller_name), called in row[4].items():
+                part = _part(caller_file, caller_name)
+                own[part] = own.get(part, 0.0) + called[2]
+            continue
+        part = _part(filename, name)
+        own[part] = own.get(part, 0.0) + row[2]  # tottime: time in the function itself
+    total = sum(own.values()) or 1.0
+    rest: list[tuple[float, str]] = sorted(
+        ((row[2], f"{Path(filename).name}:{name}") for (filename, _line, name), row
+         in stats.stats.items()  # type: ignore[attr-defined]
+         if _part(filename, name) == PARTS[-1][0] and filename != "~"), reverse=True)
+    print(f"Where POST /v1/verify's CPU goes (cProfile, {requests} requests, one at a time; "
+          f"{1000 * cpu / requests:.2f} ms CPU per request with the profiler on):")
+    for part, seconds in sorted(own.items(), key=lambda kv: -kv[1]):
+        print(f"  {part:<42} {100 * seconds / total:5.1f}%  "
+              f"{1e6 * seconds / requests:7.0f} us/request")
+    if os.environ.get("BENCH_CALLERS"):
+        stats.print_callers(os.environ["BENCH_CALLERS"])
+    print("  largest in the last part: " + ", ".join(
+        f"{name} {1e6 * seconds / requests:.0f} us" for seconds, name in rest[:8]))
+
+
 async def _child(fixture: dict[str, Any], which: str, requests: int) -> None:
     app, bare = _apps()
     key = {"Authorization": f"Bearer {fixture['key']}"}
@@ -196,6 +268,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--instructions", action="store_true")
+    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--child", choices=["bare", "cityid"], help=argparse.SUPPRESS)
     parser.add_argument("--fixture", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -222,6 +295,8 @@ def main() -> None:
                   f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             asyncio.run(_cpu_rounds(json.loads(fixture_path.read_text()), args.rounds,
                                     args.requests))
+            if args.profile:
+                asyncio.run(_profile(json.loads(fixture_path.read_text()), args.requests))
             if args.instructions:
                 _instruction_counts(env, fixture_path, small=20, large=120)
     finally:
