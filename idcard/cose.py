@@ -156,7 +156,7 @@ def generate_signing_key(alg: str = "EdDSA", *, now: datetime, held: bool = Fals
     return SigningKey(kid=kid, alg=alg, private=der, created_at=now.isoformat())
 
 
-def _public_key(key: SigningKey) -> PublicKey:
+def _public_key(key: SigningKey) -> ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey:
     try:
         return key.public_key()
     except KeyringError as exc:

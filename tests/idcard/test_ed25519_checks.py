@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import base45  # type: ignore[import-untyped]
@@ -73,7 +74,7 @@ def s_plus_order(signature: bytes) -> bytes:
     return signature[:32] + s.to_bytes(32, "little")
 
 
-SIGNATURE_CHANGES = {
+SIGNATURE_CHANGES: dict[str, Callable[[bytes], bytes]] = {
     "first bit of R flipped": lambda sig: flip(sig, 0),
     "a bit in the middle of R flipped": lambda sig: flip(sig, 131),
     "first bit of S flipped": lambda sig: flip(sig, 256),
