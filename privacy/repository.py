@@ -86,9 +86,9 @@ def add_pending_audit_entry(session: Session, entry: PendingAuditEntry) -> None:
 _HEAD = cast(Table, AuditHead.__table__)
 _LOG = cast(Table, AuditEntry.__table__)
 _PENDING = cast(Table, PendingAuditEntry.__table__)
-_PENDING_COLUMNS = (PendingAuditEntry.id, PendingAuditEntry.at, PendingAuditEntry.actor,
-                    PendingAuditEntry.role, PendingAuditEntry.action, PendingAuditEntry.subject,
-                    PendingAuditEntry.purpose, PendingAuditEntry.detail, PendingAuditEntry.mac)
+# Table columns, not mapped attributes, so the select skips the ORM's row loading as well.
+_PENDING_COLUMNS = tuple(_PENDING.c[name] for name in (
+    "id", "at", "actor", "role", "action", "subject", "purpose", "detail", "mac"))
 
 
 class HeadPosition(NamedTuple):
@@ -125,7 +125,7 @@ def get_audit_head(session: Session) -> AuditHead | None:
 def pending_audit_entries(session: Session, limit: int) -> Sequence[Row[Any]]:
     """Up to ``limit`` waiting entries, oldest id first, as rows: ``id``, ``at``, ``actor``,
     ``role``, ``action``, ``subject``, ``purpose``, ``detail`` and ``mac``."""
-    return session.execute(select(*_PENDING_COLUMNS).order_by(PendingAuditEntry.id)
+    return session.execute(select(*_PENDING_COLUMNS).order_by(_PENDING.c.id)
                            .limit(limit)).all()
 
 
