@@ -176,7 +176,7 @@ def entry_mac(key: bytes, *, at: datetime, actor: str, role: str, action: str,
          "action": action, "subject": subject, "purpose": purpose, "detail": dict(detail)},
         sort_keys=True, separators=(",", ":"),
     )
-    return hmac.new(key, b"cityid/audit-entry\n" + body.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, b"cityid/audit-entry\n" + body.encode(), "sha256").hex()
 
 
 def record(session: Session, *, actor: Actor, action: str, subject: str | None = None,
@@ -217,18 +217,19 @@ def chain_pending(session: Session, *, limit: int = 1000, wait: bool = False) ->
     if head is None:
         return 0
     waiting = repository.pending_audit_entries(session, limit)
-    prev_hash, seq, linked = head.hash, head.seq, []
+    prev_hash, seq = head.hash, head.seq
+    linked: list[dict[str, Any]] = []
     for item in waiting:
         seq += 1
         digest = entry_hash(prev_hash, seq=seq, at=item.at, actor=item.actor, role=item.role,
                             action=item.action, subject=item.subject, purpose=item.purpose,
                             detail=item.detail)
-        linked.append(AuditEntry(seq=seq, at=item.at, actor=item.actor, role=item.role,
-                                 action=item.action, subject=item.subject, purpose=item.purpose,
-                                 detail=item.detail, prev_hash=prev_hash, hash=digest,
-                                 pending_id=item.id, mac=item.mac))
+        linked.append({"seq": seq, "at": item.at, "actor": item.actor, "role": item.role,
+                       "action": item.action, "subject": item.subject, "purpose": item.purpose,
+                       "detail": item.detail, "prev_hash": prev_hash, "hash": digest,
+                       "pending_id": item.id, "mac": item.mac})
         prev_hash = digest
-    repository.move_into_chain(session, linked, [item.id for item in waiting], head)
+    repository.move_into_chain(session, linked, [item.id for item in waiting])
     return len(linked)
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import delete, func, literal, null, select, text, union_all, update
+from sqlalchemy import Row, Table, delete, func, literal, null, select, text, union_all, update
 from sqlalchemy import insert as insert_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from privacy.models import (
     AuditEntry,
@@ -80,45 +81,70 @@ def add_pending_audit_entry(session: Session, entry: PendingAuditEntry) -> None:
     session.add(entry)
 
 
-def lock_audit_head(session: Session, *, wait: bool = True) -> AuditHead | None:
-    """Take the chain's head row for update. With ``wait=False``, None while another
-    transaction holds it (on SQLite the transaction already holds the write lock)."""
-    locked = session.scalars(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update(skip_locked=not wait)
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if locked is not None or (not wait and session.get(AuditHead, 1) is not None):
+# The chainer reads and writes rows with Core, not as ORM objects: building, tracking and
+# flushing an object per entry cost it most of its time (bench/audit_chain.py).
+_HEAD = cast(Table, AuditHead.__table__)
+_LOG = cast(Table, AuditEntry.__table__)
+_PENDING = cast(Table, PendingAuditEntry.__table__)
+# Table columns, not mapped attributes, so the select skips the ORM's row loading as well.
+_PENDING_COLUMNS = tuple(_PENDING.c[name] for name in (
+    "id", "at", "actor", "role", "action", "subject", "purpose", "detail", "mac"))
+
+
+class HeadPosition(NamedTuple):
+    seq: int
+    hash: str
+
+
+def _locked_head(session: Session, *, skip_locked: bool) -> HeadPosition | None:
+    row = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1)
+                          .with_for_update(skip_locked=skip_locked)).one_or_none()
+    return HeadPosition(int(row.seq), row.hash) if row is not None else None
+
+
+def lock_audit_head(session: Session, *, wait: bool = True) -> HeadPosition | None:
+    """Take the chain's head row for update and return its ``seq`` and ``hash``. With
+    ``wait=False``, None while another transaction holds it (on SQLite the transaction already
+    holds the write lock)."""
+    locked = _locked_head(session, skip_locked=not wait)
+    if locked is not None or (not wait and session.execute(
+            select(_HEAD.c.id).where(_HEAD.c.id == 1)).first() is not None):
         return locked
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS_HASH)
+    session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH)
                     .on_conflict_do_nothing(index_elements=["id"]))
-    return session.scalars(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    head = _locked_head(session, skip_locked=False)
+    assert head is not None  # inserted above, or by a transaction we then waited for
+    return head
 
 
 def get_audit_head(session: Session) -> AuditHead | None:
     return session.get(AuditHead, 1)
 
 
-def pending_audit_entries(session: Session, limit: int) -> Sequence[PendingAuditEntry]:
-    return session.scalars(select(PendingAuditEntry).order_by(PendingAuditEntry.id)
+def pending_audit_entries(session: Session, limit: int) -> Sequence[Row[Any]]:
+    """Up to ``limit`` waiting entries, oldest id first, as rows: ``id``, ``at``, ``actor``,
+    ``role``, ``action``, ``subject``, ``purpose``, ``detail`` and ``mac``."""
+    return session.execute(select(*_PENDING_COLUMNS).order_by(_PENDING.c.id)
                            .limit(limit)).all()
 
 
-def move_into_chain(session: Session, entries: Sequence[AuditEntry], pending_ids: Sequence[int],
-                    head: AuditHead) -> None:
-    """Append linked entries, delete the waiting rows they came from and move the head, in one
-    transaction."""
+def move_into_chain(session: Session, entries: Sequence[Mapping[str, Any]],
+                    pending_ids: Sequence[int]) -> None:
+    """Append linked entries (dicts of ``audit_log``'s columns, in chain order), delete the
+    waiting rows they came from and move the head to the last one: one statement each, in the
+    caller's transaction, which holds the head's lock."""
     if not entries:
         return
-    columns = ("seq", "at", "actor", "role", "action", "subject", "purpose", "detail",
-               "prev_hash", "hash", "pending_id", "mac")
-    session.execute(insert_(AuditEntry), [{c: getattr(e, c) for c in columns} for e in entries])
-    session.execute(delete(PendingAuditEntry).where(PendingAuditEntry.id.in_(pending_ids)))
-    head.seq, head.hash = entries[-1].seq, entries[-1].hash
-    session.flush()
+    session.execute(insert_(_LOG), list(entries))
+    session.execute(delete(_PENDING).where(_PENDING.c.id.in_(pending_ids)))
+    last = entries[-1]
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1)
+                    .values(seq=last["seq"], hash=last["hash"]))
+    # An AuditHead this session loaded before (session.get) would still show the old head.
+    head = session.identity_map.get(identity_key(AuditHead, 1))
+    if head is not None:
+        session.expire(head)
 
 
 def latest_published_head(session: Session) -> PublishedAuditHead | None:

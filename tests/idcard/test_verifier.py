@@ -325,3 +325,27 @@ def test_arbitrary_compressed_cbor_never_raises_and_is_never_ok(
         raw: bytes, jwks: dict[str, Any], status: StatusFn) -> None:
     verdict = verify_credential(rewrap(raw), jwks=jwks, status=status(), now=NOW)
     assert verdict.reason in REFUSED_UNREAD
+
+
+BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"  # RFC 9285 table 1
+
+
+def test_a_card_written_in_non_canonical_base45_is_unreadable(
+        issue: IssueFn, jwks: dict[str, Any], status: StatusFn) -> None:
+    """RFC 9285 says a triplet worth more than 65535 must be refused. A decoder that lets the
+    value wrap around 16 bits reads the aliased text as the same signed bytes, so one card could
+    be written many ways; the verifier refuses it instead."""
+    genuine = issue()
+    for start in range(0, len(genuine) - 2, 3):
+        c, d, e = (BASE45_ALPHABET.index(ch) for ch in genuine[start:start + 3])
+        value = c + d * 45 + e * 45 * 45
+        if value + 65536 < 45 ** 3:
+            break
+    else:
+        raise AssertionError("no triplet of this card can be aliased; pick another card")
+    alias = value + 65536
+    aliased = (genuine[:start] + BASE45_ALPHABET[alias % 45] + BASE45_ALPHABET[alias // 45 % 45]
+               + BASE45_ALPHABET[alias // 2025] + genuine[start + 3:])
+    verdict = verify_credential(aliased, jwks=jwks, status=status(), now=NOW)
+    assert verdict.reason is Reason.UNREADABLE
+    assert verdict.fields is None
