@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import anyio
 from fastapi import Depends, FastAPI
 
-from api import lean
+from api import lean, lean_redeem
 from api.access import MATRIX, Matrix, merged
 from api.deps import authorize
 from api.errors import install_error_handlers, route_methods
@@ -114,7 +114,9 @@ def create_app(settings: Settings, runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     # Inside all of them: the lean QR verification route (issue 14) gets every guard.
     app.add_middleware(LeanVerifyMiddleware, runtime=runtime,
-                       rule=ACCESS.get(("POST", lean.PATH)), enabled=settings.hot_path)
+                       rule=ACCESS.get(("POST", lean.PATH)),
+                       redeem_rule=ACCESS.get(("POST", lean_redeem.PATH)),
+                       enabled=settings.hot_path)
     # Innermost of the three: a request takes a slot once its body is read and checked, and a
     # refusal is still logged and counted.
     app.add_middleware(InFlightLimitMiddleware, limit=settings.max_requests_in_flight)

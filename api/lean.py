@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
@@ -33,12 +35,14 @@ from partners import service as partner_service
 from partners.errors import PartnerThrottled
 from partners.models import Partner
 from partners.purposes import check_purpose
+from partners.service import PartnerAccess
 from privacy import audit
 from redemption import hot_repository as repo
 from redemption.hotpath import HotDesk, takes
 from redemption.key_cache import CachedKey, KeyCache
-from redemption.schemas import VerifyIn
+from redemption.schemas import CardPresented, VerifyIn
 
+Presented = TypeVar("Presented", bound=CardPresented)
 log = logging.getLogger("cityid.lean")
 PATH = "/v1/verify"
 JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -46,27 +50,42 @@ JSON_HEADERS = [(b"content-type", b"application/json")]
 TOUCH_EVERY = partner_keys.TOUCH_EVERY
 
 
-class _HandOver(Exception):
+class HandOver(Exception):
     """Not answered here: the normal route answers it."""
+
+
+Answer = tuple[int, bytes, list[Any]]
 
 
 class LeanVerifyMiddleware:
     def __init__(self, app: ASGIApp, *, runtime: Runtime, rule: Rule | None,
-                 enabled: bool = True) -> None:
-        """``rule``: the access matrix's rule for ``POST /v1/verify``, as the app merged it."""
+                 redeem_rule: Rule | None = None, enabled: bool = True) -> None:
+        """``rule`` and ``redeem_rule``: the access matrix's rules for ``POST /v1/verify`` and
+        ``POST /v1/redemptions``, as the app merged them."""
         self.app = app
         self.runtime = runtime
         url = make_url(runtime.settings.effective_database_url)
-        # Fail closed: with no rule letting partner keys call it, the lean route stays off.
-        self.enabled = (url.get_backend_name() == "postgresql" and rule is not None
-                        and not rule.public and rule.allows(PARTNER)
-                        and enabled)
+        on = url.get_backend_name() == "postgresql" and enabled
+
+        def partners_may(rule: Rule | None) -> bool:
+            # Fail closed: with no rule letting partner keys call it, a lean route stays off.
+            return rule is not None and not rule.public and rule.allows(PARTNER)
+
+        from api import lean_redeem  # the redemption route builds on this module's plumbing
+
+        self.routes: dict[str, Callable[[Scope, bytes], Awaitable[Answer]]] = {}
+        if on and partners_may(rule):
+            self.routes[PATH] = self._verify
+        if on and partners_may(redeem_rule):
+            self.routes[lean_redeem.PATH] = partial(lean_redeem.redeem, self)
+        self.enabled = bool(self.routes)
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._db: repo.HotDatabase | None = None
         self.keys = KeyCache(self._conninfo)
         self._hot: HotDesk | None = None
-        self._route: Any = None
-        self.answered = 0  # requests this route answered itself (the rest were handed over)
+        self._found: dict[str, Any] = {}
+        self.answered = 0  # requests the lean routes answered (the rest were handed over)
+        self.answered_by: dict[str, int] = {}
 
     # --- plumbing --------------------------------------------------------------------------
 
@@ -74,20 +93,23 @@ class LeanVerifyMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, self._lifespan(receive), send)
             return
-        if (not self.enabled or scope["type"] != "http" or scope["method"] != "POST"
-                or scope["path"] != PATH):
+        route = (self.routes.get(scope["path"])
+                 if scope["type"] == "http" and scope["method"] == "POST" else None)
+        if route is None:
             await self.app(scope, receive, send)
             return
         body = await _read(receive)
         try:
-            status, payload, headers = await self._verify(scope, body)
-        except _HandOver:
+            status, payload, headers = await route(scope, body)
+        except HandOver:
             await self.app(scope, _replay(body, receive), send)
             return
-        if self._route is None:
-            self._route = _find_route(scope)
-        scope["route"] = self._route  # for the access log and metrics
+        path = scope["path"]
+        if path not in self._found:
+            self._found[path] = _find_route(scope, path)
+        scope["route"] = self._found[path]  # for the access log and metrics
         self.answered += 1
+        self.answered_by[path] = self.answered_by.get(path, 0) + 1
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
@@ -99,7 +121,7 @@ class LeanVerifyMiddleware:
             return message
         return wrapped
 
-    def _start(self) -> tuple[repo.HotDatabase, HotDesk]:
+    def start(self) -> tuple[repo.HotDatabase, HotDesk]:
         if self._db is None or self._hot is None:
             self._db = repo.HotDatabase(self._conninfo,
                                         size=self.runtime.settings.database_pool_size)
@@ -115,32 +137,26 @@ class LeanVerifyMiddleware:
 
     # --- the route -------------------------------------------------------------------------
 
-    async def _verify(self, scope: Scope, body: bytes) -> tuple[int, bytes, list[Any]]:
-        token = _bearer(scope)
+    async def _verify(self, scope: Scope, body: bytes) -> Answer:
+        token = bearer(scope)
         if token is None or not partner_keys.is_partner_key(token):
-            raise _HandOver()
-        request = _parse(scope, body)
-        db, hot = self._start()
+            raise HandOver()
+        request = parse(scope, body, VerifyIn)
+        db, hot = self.start()
         runtime = self.runtime
         now = runtime.clock.now()
         try:
-            cached = await self._key(db, token, now)
+            cached = await self.key(db, token, now)
             partner = cached.access
             try:
                 partner.require("verify")
                 check_purpose(partner.type, request.purpose, request.incident_reference)
             except AppError:
-                raise _HandOver() from None
+                raise HandOver() from None
             if not takes(partner):
-                raise _HandOver()
-            per_key, per_client = runtime.partner_limits
-            runtime.partner_limiter.consume(per_key, str(partner.key_id), PartnerThrottled)
-            client = scope.get("client")
-            runtime.partner_limiter.consume(per_client, client[0] if client else "unknown",
-                                    PartnerThrottled)
-            if cached.touched_at is None or now - cached.touched_at >= TOUCH_EVERY:
-                await repo.touch_key(db, cached.row.key_id, now)
-                cached.touched_at = now
+                raise HandOver()
+            self.count(scope, partner)
+            await self.touch(db, cached, now)
             assert request.qr is not None
             checked = hot.check_qr(request.qr, now)
             card = (await repo.card_row(db, checked.number_index, checked.issue_number)
@@ -151,13 +167,24 @@ class LeanVerifyMiddleware:
                                        card=card, now=now)
             await repo.add_entry(db, entry)  # durable before the answer leaves
         except (PartnerThrottled, DatabaseUnavailable) as exc:
-            response = app_error_response(exc)
-            return response.status_code, bytes(response.body), response.raw_headers
-        payload = json.dumps(answer, ensure_ascii=False, allow_nan=False, indent=None,
-                             separators=(",", ":")).encode()
-        return 200, payload, [(b"content-length", str(len(payload)).encode()), *JSON_HEADERS]
+            return error_answer(exc)
+        return json_answer(answer)
 
-    async def _key(self, db: repo.HotDatabase, token: str, now: Any) -> CachedKey:
+    def count(self, scope: Scope, partner: PartnerAccess) -> None:
+        """Both partner rate limits, as ``api.deps.authorize`` counts them: only once the lean
+        route has decided to answer, so a request handed over is counted once, there."""
+        per_key, per_client = self.runtime.partner_limits
+        limiter = self.runtime.partner_limiter
+        limiter.consume(per_key, str(partner.key_id), PartnerThrottled)
+        client = scope.get("client")
+        limiter.consume(per_client, client[0] if client else "unknown", PartnerThrottled)
+
+    async def touch(self, db: repo.HotDatabase, cached: CachedKey, now: Any) -> None:
+        if cached.touched_at is None or now - cached.touched_at >= TOUCH_EVERY:
+            await repo.touch_key(db, cached.row.key_id, now)
+            cached.touched_at = now
+
+    async def key(self, db: repo.HotDatabase, token: str, now: Any) -> CachedKey:
         """The key's partner, from the cache or the database; a key that fails any check is
         handed over, and the normal route answers why."""
         key_hash = partner_keys.key_hash(token)
@@ -166,7 +193,7 @@ class LeanVerifyMiddleware:
             generation = self.keys.generation
             row = await repo.key_row(db, key_hash)
             if row is None:
-                raise _HandOver()
+                raise HandOver()
             partner = Partner(id=row.partner_id, name=row.name, type=row.type,
                               active=row.active, policy=row.policy)
             cached = CachedKey(row, partner_service.access_of(partner, row.key_id),
@@ -174,7 +201,7 @@ class LeanVerifyMiddleware:
             self.keys.put(key_hash, cached, generation)
         row = cached.row
         if row.revoked_at is not None or row.expires_at <= now or not row.active:
-            raise _HandOver()
+            raise HandOver()
         return cached
 
 
@@ -188,7 +215,19 @@ def lean_of(app: Any) -> LeanVerifyMiddleware | None:
     return None
 
 
-def _bearer(scope: Scope) -> str | None:
+def json_answer(document: Any) -> Answer:
+    """A 200 with the JSON FastAPI's JSONResponse would render for ``document``."""
+    payload = json.dumps(document, ensure_ascii=False, allow_nan=False, indent=None,
+                         separators=(",", ":")).encode()
+    return 200, payload, [(b"content-length", str(len(payload)).encode()), *JSON_HEADERS]
+
+
+def error_answer(exc: AppError) -> Answer:
+    response = app_error_response(exc)
+    return response.status_code, bytes(response.body), response.raw_headers
+
+
+def bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = bytes(value).decode("latin-1").partition(" ")
@@ -197,29 +236,29 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-def _parse(scope: Scope, body: bytes) -> VerifyIn:
-    """The body as FastAPI reads it: JSON, validated against ``VerifyIn``; anything that would
+def parse(scope: Scope, body: bytes, model: type[Presented]) -> Presented:
+    """The body as FastAPI reads it: JSON, validated against ``model``; anything that would
     be refused, or a check by number, goes to the normal route."""
     for name, value in scope["headers"]:
         if name == b"content-type":
             kind = value.split(b";")[0].strip().lower()
             if kind != b"application/json":
-                raise _HandOver()
+                raise HandOver()
             break
     else:
-        raise _HandOver()
+        raise HandOver()
     try:
         document = json.loads(body)
     except ValueError:
-        raise _HandOver() from None
+        raise HandOver() from None
     if not isinstance(document, dict) or not isinstance(document.get("qr"), str):
-        raise _HandOver()
+        raise HandOver()
     try:
-        request = VerifyIn.model_validate(document)
+        request = model.model_validate(document)
     except ValidationError:
-        raise _HandOver() from None
+        raise HandOver() from None
     if request.qr is None:
-        raise _HandOver()
+        raise HandOver()
     return request
 
 
@@ -248,10 +287,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _find_route(scope: Scope) -> Any:
+def _find_route(scope: Scope, path: str) -> Any:
     app = scope.get("app")
     for route in getattr(getattr(app, "router", None), "routes", []):
-        if getattr(route, "path", None) == PATH and "POST" in getattr(route, "methods", ()):
+        if getattr(route, "path", None) == path and "POST" in getattr(route, "methods", ()):
             return route
     return None
 

@@ -72,7 +72,7 @@ class CardRow:
     expires_on: date
 
 
-def _dumps(value: Any) -> str:
+def json_text(value: Any) -> str:
     # The ORM's JSON type writes json.dumps' default form; a json column keeps the text as
     # written, so the same form keeps the two paths' rows identical.
     return json.dumps(value)
@@ -189,7 +189,7 @@ async def card_row(db: HotDatabase, number_index: str, issue_number: int) -> Car
 async def add_entry(db: HotDatabase, entry: PreparedEntry) -> None:
     """One INSERT, its own transaction: when this returns, the entry is on disk."""
     params = (_naive(entry.at), entry.actor, entry.role, entry.action, entry.subject,
-              entry.purpose, Json(entry.detail, dumps=_dumps), entry.mac)
+              entry.purpose, Json(entry.detail, dumps=json_text), entry.mac)
 
     async def work(conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute(AUDIT_SQL, params)

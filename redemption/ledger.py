@@ -68,12 +68,12 @@ def _refusal(reason: str) -> type[CardRefused]:
                 {"code": f"card_{reason}"})
 
 
-def _request_hash(request: RedemptionIn) -> str:
+def request_hash_of(request: RedemptionIn) -> str:
     body = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _receipt_number() -> str:
+def new_receipt_number() -> str:
     return "R-" + "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
@@ -112,7 +112,7 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
     partner.require("redeem")
     if idempotency_key is None or not IDEMPOTENCY_KEY.match(idempotency_key):
         raise IdempotencyKeyRequired()
-    request_hash = _request_hash(request)
+    request_hash = request_hash_of(request)
     key = idempotency_hash(desk, partner, idempotency_key)
     replayed = _replay(session, desk, partner, key, request_hash)
     if replayed is not None:
@@ -146,7 +146,7 @@ def redeem(session: Session, *, desk: LedgerDesk, partner: PartnerAccess,
         resident_id=resident_id, card_id=checked.card.id, period_key=period.key,
         slot=repository.max_slot(session, benefit.id, resident_id, period.key) + 1,
         idempotency_key=key, request_hash=request_hash,
-        receipt_number=_receipt_number(), redeemed_at=now)
+        receipt_number=new_receipt_number(), redeemed_at=now)
     try:
         with session.begin_nested():
             repository.add(session, redemption)
