@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,23 @@ def _apps() -> tuple[Any, Any]:
     return create_app(), bare_app()
 
 
+# With --route redeem, POST /v1/redemptions of this benefit, a fresh Idempotency-Key each time.
+ROUTE = {"benefit": None}
+_SERIAL = iter(range(10**12))
+
+
 async def _drive(app: ASGIApp, qrs: list[str], headers: dict[str, str]) -> None:
+    benefit = ROUTE["benefit"] if headers else None
     for qr in qrs:
-        status, body = await call(app, "POST", "/v1/verify", {"qr": qr}, headers)
+        if benefit is None:
+            status, body = await call(app, "POST", "/v1/verify", {"qr": qr}, headers)
+        else:
+            status, body = await call(app, "POST", "/v1/redemptions",
+                                      {"qr": qr, "benefit_id": benefit},
+                                      {**headers,
+                                       "Idempotency-Key": f"cost-key-{next(_SERIAL):08d}"})
         if status != 200:
-            raise RuntimeError(f"verify answered {status}: {body[:200]!r}")
+            raise RuntimeError(f"the route answered {status}: {body[:200]!r}")
 
 
 async def _cpu_rounds(fixture: dict[str, Any], rounds: int, requests: int) -> None:
@@ -112,7 +125,7 @@ async def _cpu_rounds(fixture: dict[str, Any], rounds: int, requests: int) -> No
     print(f"CPU per request, median of {rounds} alternating rounds of {requests} "
           "(all of this process's threads):")
     print(f"  bare FastAPI      {statistics.median(base):7.3f} ms")
-    print(f"  POST /v1/verify   {statistics.median(ours):7.3f} ms   "
+    print(f"  {_label():<18}{statistics.median(ours):7.3f} ms   "
           f"{statistics.median(ratios):.1f}x bare (per-round ratios "
           f"{min(ratios):.1f}-{max(ratios):.1f})")
 
@@ -131,6 +144,10 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
                                                "cityid/")),
     ("event loop and the rest", ("",)),
 )
+
+
+def _label() -> str:
+    return "POST /v1/redemptions" if ROUTE["benefit"] else "POST /v1/verify"
 
 
 def _part(filename: str, name: str) -> str:
@@ -173,11 +190,13 @@ async def _profile(fixture: dict[str, Any], requests: int) -> None:
         ((row[2], f"{Path(filename).name}:{name}") for (filename, _line, name), row
          in stats.stats.items()  # type: ignore[attr-defined]
          if _part(filename, name) == PARTS[-1][0] and filename != "~"), reverse=True)
-    print(f"Where POST /v1/verify's CPU goes (cProfile, {requests} requests, one at a time; "
+    print(f"Where {_label()}'s CPU goes (cProfile, {requests} requests, one at a time; "
           f"{1000 * cpu / requests:.2f} ms CPU per request with the profiler on):")
     for part, seconds in sorted(own.items(), key=lambda kv: -kv[1]):
         print(f"  {part:<42} {100 * seconds / total:5.1f}%  "
               f"{1e6 * seconds / requests:7.0f} us/request")
+    if os.environ.get("BENCH_TOP"):  # e.g. BENCH_TOP=psycopg: that part's own time, largest first
+        stats.sort_stats("tottime").print_stats(os.environ["BENCH_TOP"], 20)
     if os.environ.get("BENCH_CALLERS"):
         stats.print_callers(os.environ["BENCH_CALLERS"])
     print("  largest in the last part: " + ", ".join(
@@ -203,6 +222,7 @@ def _instructions(env: dict[str, str], fixture_path: Path, which: str,
     children = [subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
          str(Path(__file__).resolve()), "--child", which, "--requests", str(requests),
+         "--route", "redeem" if ROUTE["benefit"] else "verify",
          "--fixture", str(fixture_path)],
         env=quiet, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         for requests in runs]
@@ -225,7 +245,7 @@ def _instruction_counts(env: dict[str, str], fixture_path: Path, small: int, lar
     for which, scale in (("bare", 5), ("cityid", 1)):
         low, high = _instructions(env, fixture_path, which, (small * scale, large * scale))
         per[which] = (high - low) / ((large - small) * scale)
-        print(f"  {'bare FastAPI' if which == 'bare' else 'POST /v1/verify':<17}"
+        print(f"  {'bare FastAPI' if which == 'bare' else _label():<21}"
               f"{per[which] / 1e6:7.2f} million")
     print(f"  ratio             {per['cityid'] / per['bare']:7.1f}x bare")
 
@@ -237,7 +257,7 @@ def _prepare(env: dict[str, str], fixture_path: Path, sample: int) -> None:
     cityid(env, "seed", "--cardholders", str(max(sample, 500)))
     cityid(env, "staff", "add", ADMIN, "--role", "admin", stdin=ADMIN_PASSWORD + "\n")
 
-    async def partner_key() -> str:
+    async def partner_key() -> tuple[str, str]:
         app, _ = _apps()
         async with app.router.lifespan_context(app):
             async def post(path: str, body: dict[str, Any], token: str | None = None) -> Any:
@@ -256,10 +276,18 @@ def _prepare(env: dict[str, str], fixture_path: Path, sample: int) -> None:
                                 {**creds, "second_factor": totp.now()}))["access_token"]
             partner = await post("/v1/partners", {"name": "Cost Museum", "type": "cultural"},
                                  token)
-            return str((await post(f"/v1/partners/{partner['id']}/keys", {}, token))["key"])
+            today = date.today()
+            benefit = await post("/v1/benefits", {
+                "partner_id": partner["id"], "name": "Cost admission", "category": "service",
+                "limit": {"count": 1000, "period": "calendar_month"},
+                "active_from": (today - timedelta(days=1)).isoformat(),
+                "active_until": (today + timedelta(days=365)).isoformat()}, token)
+            key = (await post(f"/v1/partners/{partner['id']}/keys", {}, token))["key"]
+            return str(key), str(benefit["id"])
 
-    key = asyncio.run(partner_key())
-    fixture_path.write_text(json.dumps({"key": key, "qrs": sample_qr_texts(env, sample)}))
+    key, benefit = asyncio.run(partner_key())
+    fixture_path.write_text(json.dumps({"key": key, "benefit": benefit,
+                                        "qrs": sample_qr_texts(env, sample)}))
 
 
 def main() -> None:
@@ -269,10 +297,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--instructions", action="store_true")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--route", choices=["verify", "redeem"], default="verify",
+                        help="measure POST /v1/verify (default) or POST /v1/redemptions")
     parser.add_argument("--child", choices=["bare", "cityid"], help=argparse.SUPPRESS)
     parser.add_argument("--fixture", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        if args.route == "redeem":
+            ROUTE["benefit"] = json.loads(args.fixture.read_text())["benefit"]
         asyncio.run(_child(json.loads(args.fixture.read_text()), args.child, args.requests))
         return
 
@@ -291,6 +323,8 @@ def main() -> None:
             os.environ.update(env)  # this process builds the app from the same settings
             fixture_path = data_dir / "fixture.json"
             _prepare(env, fixture_path, sample=2000)
+            if args.route == "redeem":
+                ROUTE["benefit"] = json.loads(fixture_path.read_text())["benefit"]
             print(f"cityid verification cost, one request at a time; load average at start "
                   f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             asyncio.run(_cpu_rounds(json.loads(fixture_path.read_text()), args.rounds,

@@ -59,6 +59,7 @@ START_TIMEOUT = 120.0
 STOP_TIMEOUT = 20.0
 SEED_TIMEOUT = 3 * 3600.0
 AIM_RATIO, AIM_P99_MS, AIM_GROWTH = 0.5, 50.0, 1.2
+AIM_REDEEM_RATIO = 0.35
 
 
 # --- the baseline -------------------------------------------------------------------------
@@ -438,6 +439,10 @@ def report(stages: list[Stage], args: argparse.Namespace) -> None:
         print(f"aim at {stage.seeded:,}: verify >= {AIM_RATIO:.1f}x bare: {ratio:.2f} "
               f"{'met' if ratio >= AIM_RATIO else 'MISSED'}; p99 < {AIM_P99_MS:.0f} ms: "
               f"{p99:.1f} {'met' if p99 < AIM_P99_MS else 'MISSED'}")
+        if stage.redeem:
+            redeem = stage.redeem.rate / stage.bare.rate
+            print(f"aim at {stage.seeded:,}: redemptions >= {AIM_REDEEM_RATIO:.2f}x bare: "
+                  f"{redeem:.2f} {'met' if redeem >= AIM_REDEEM_RATIO else 'MISSED'}")
     if last is not first:
         growth = last.verify.percentile_ms(99) / first.verify.percentile_ms(99)
         print(f"aim: p99 at {last.seeded:,} within {AIM_GROWTH}x of p99 at {first.seeded:,}: "

@@ -1,14 +1,19 @@
 """The SQL of a redemption on the hot path, on PostgreSQL, through async psycopg in pipeline mode.
 
 The normal route (``redemption.ledger.redeem``) makes about 14 round trips through the ORM. Here
-the same statements are sent in three network waits, each a pipeline of statements whose
-parameters are all known before it is sent:
+the same work is four statements in three network waits, each wait a pipeline of statements
+whose parameters are all known before it is sent:
 
-1. ``reads`` (autocommit): the Idempotency-Key's earlier redemption, the benefit, the card;
-2. ``transact``, in one transaction: take the (benefit, holder) row for update, the key's
-   redemption again (a retry may have committed while we waited), the holder's redemptions that
-   count in the period, the period's highest slot -- then, after the caller's decision in
-   process, the ledger row, its audit entry and ``COMMIT``, sent together.
+1. ``reads`` (autocommit), one statement: the Idempotency-Key's earlier redemption, the benefit,
+   the card;
+2. ``transact``, in one transaction: ``BEGIN``, take the (benefit, holder) row, then one
+   statement for the key's redemption again (a retry may have committed while we waited), the
+   holder's redemptions that count in the period and the period's highest slot -- sent together;
+3. after the caller's decision in process: the ledger row and its audit entry in one
+   statement, and ``COMMIT``, sent together.
+
+Fewer statements matter as much as fewer waits: each costs the driver about as much CPU as
+the wait costs time (``bench/verify_cost.py --route redeem --profile``).
 
 The rules (periods, limits, the receipt, the audit MAC) stay in Python and are the normal
 route's own (``redemption.limits``, ``redemption.benefits``, ``privacy.audit_prepared``): the
@@ -27,30 +32,54 @@ import psycopg
 from psycopg.types.json import Json
 
 from privacy.audit_prepared import PreparedEntry
-from redemption.hot_repository import AUDIT_SQL, HotDatabase, json_text
+from redemption.hot_repository import HotDatabase, json_text
 
-REPLAY_SQL = ("SELECT id, benefit_id, resident_id, request_hash, receipt_number, redeemed_at, "
-              "voided_at FROM redemptions WHERE partner_id = %s AND idempotency_key = %s")
-BENEFIT_SQL = ("SELECT id, partner_id, name, category, limit_count, limit_period, limit_days, "
-               "membership_days, active_from, active_until FROM benefits WHERE id = %s")
-CARD_SQL = ("SELECT id, resident_id, status, expires_on FROM cards "
-            "WHERE card_number_index = %s AND issue_number = %s")
-HOLD_SQL = ("INSERT INTO benefit_holds (benefit_id, resident_id) VALUES (%s, %s) "
-            "ON CONFLICT (benefit_id, resident_id) DO NOTHING")
-LOCK_SQL = ("SELECT benefit_id FROM benefit_holds WHERE benefit_id = %s AND resident_id = %s "
-            "FOR UPDATE")
-LIVE_IN_PERIOD_SQL = ("SELECT redeemed_at FROM redemptions WHERE benefit_id = %s "
-                      "AND resident_id = %s AND voided_at IS NULL AND period_key = %s "
-                      "ORDER BY redeemed_at")
-LIVE_SINCE_SQL = ("SELECT redeemed_at FROM redemptions WHERE benefit_id = %s "
-                  "AND resident_id = %s AND voided_at IS NULL AND redeemed_at > %s "
-                  "ORDER BY redeemed_at")
-SLOT_SQL = ("SELECT max(slot) FROM redemptions WHERE benefit_id = %s AND resident_id = %s "
-            "AND period_key = %s")
-INSERT_SQL = ("INSERT INTO redemptions (id, benefit_id, partner_id, resident_id, card_id, "
-              "period_key, slot, idempotency_key, request_hash, receipt_number, redeemed_at, "
-              "voided_at, void_reason) "
-              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL)")
+# Before the transaction: the key's earlier redemption, the benefit and the card, one row.
+READS_SQL = (
+    "SELECT e.id, e.benefit_id, e.resident_id, e.request_hash, e.receipt_number, "
+    "e.redeemed_at, e.voided_at, "
+    "b.id, b.partner_id, b.name, b.category, b.limit_count, b.limit_period, b.limit_days, "
+    "b.membership_days, b.active_from, b.active_until, "
+    "c.id, c.resident_id, c.status, c.expires_on "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN redemptions e ON e.partner_id = %(partner)s AND e.idempotency_key = %(key)s "
+    "LEFT JOIN benefits b ON b.id = %(benefit)s "
+    "LEFT JOIN cards c ON c.card_number_index = %(index)s AND c.issue_number = %(issue)s")
+# The (benefit, holder) row, made if need be and locked either way: an upsert that updates
+# locks the row as SELECT ... FOR UPDATE would, in one statement instead of two.
+LOCK_SQL = ("INSERT INTO benefit_holds (benefit_id, resident_id) VALUES (%s, %s) "
+            "ON CONFLICT (benefit_id, resident_id) DO UPDATE SET resident_id = "
+            "EXCLUDED.resident_id")
+# Under the lock, in a statement of its own (so its snapshot is taken after the lock is held):
+# the key's redemption again, the rows that count (in the named period, or since the rolling
+# window's start), the period's highest slot.
+LOCKED_IN_PERIOD_SQL = (
+    "SELECT e.id, e.benefit_id, e.resident_id, e.request_hash, e.receipt_number, "
+    "e.redeemed_at, e.voided_at, "
+    "ARRAY(SELECT r.redeemed_at FROM redemptions r WHERE r.benefit_id = %(benefit)s "
+    "AND r.resident_id = %(resident)s AND r.voided_at IS NULL AND r.period_key = %(period)s "
+    "ORDER BY r.redeemed_at), "
+    "(SELECT max(s.slot) FROM redemptions s WHERE s.benefit_id = %(benefit)s "
+    "AND s.resident_id = %(resident)s AND s.period_key = %(period)s) "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN redemptions e ON e.partner_id = %(partner)s AND e.idempotency_key = %(key)s")
+LOCKED_SINCE_SQL = (
+    "SELECT e.id, e.benefit_id, e.resident_id, e.request_hash, e.receipt_number, "
+    "e.redeemed_at, e.voided_at, "
+    "ARRAY(SELECT r.redeemed_at FROM redemptions r WHERE r.benefit_id = %(benefit)s "
+    "AND r.resident_id = %(resident)s AND r.voided_at IS NULL AND r.redeemed_at > %(since)s "
+    "ORDER BY r.redeemed_at), "
+    "(SELECT max(s.slot) FROM redemptions s WHERE s.benefit_id = %(benefit)s "
+    "AND s.resident_id = %(resident)s AND s.period_key = %(period)s) "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN redemptions e ON e.partner_id = %(partner)s AND e.idempotency_key = %(key)s")
+# The ledger row and its audit entry in one statement: both or neither.
+INSERT_SQL = ("WITH made AS (INSERT INTO redemptions (id, benefit_id, partner_id, resident_id, "
+              "card_id, period_key, slot, idempotency_key, request_hash, receipt_number, "
+              "redeemed_at, voided_at, void_reason) "
+              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL)) "
+              "INSERT INTO audit_pending (at, actor, role, action, subject, purpose, detail, mac) "
+              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -142,7 +171,7 @@ class PeriodQuery:
 
 
 def _earlier(row: Any) -> EarlierRow | None:
-    if row is None:
+    if row[0] is None:
         return None
     redeemed_at = _aware(row[5])
     assert redeemed_at is not None
@@ -152,19 +181,17 @@ def _earlier(row: Any) -> EarlierRow | None:
 async def reads(db: HotDatabase, *, partner_id: uuid.UUID, idempotency_key: str,
                 benefit_id: uuid.UUID, number_index: str | None,
                 issue_number: int | None) -> Reads:
-    """The three reads before the transaction, in one network wait."""
+    """The three reads before the transaction, in one statement."""
+    params = {"partner": partner_id, "key": idempotency_key, "benefit": benefit_id,
+              "index": number_index, "issue": issue_number}
+
     async def work(conn: psycopg.AsyncConnection[Any]) -> Reads:
-        async with conn.pipeline():
-            earlier = await conn.execute(REPLAY_SQL, (partner_id, idempotency_key))
-            benefit = await conn.execute(BENEFIT_SQL, (benefit_id,))
-            card = (await conn.execute(CARD_SQL, (number_index, issue_number))
-                    if number_index is not None else None)
-        b = await benefit.fetchone()
-        c = await card.fetchone() if card is not None else None
-        return Reads(
-            _earlier(await earlier.fetchone()),
-            BenefitRow(*b) if b is not None else None,
-            LedgerCard(c[0], c[1], c[2], c[3]) if c is not None else None)
+        cur = await conn.execute(READS_SQL, params)
+        row = await cur.fetchone()
+        assert row is not None  # the left joins always give one row
+        return Reads(_earlier(row[0:7]),
+                     BenefitRow(*row[7:17]) if row[7] is not None else None,
+                     LedgerCard(*row[17:21]) if row[17] is not None else None)
     return await db.run(work)
 
 
@@ -183,38 +210,37 @@ async def transact(db: HotDatabase, *, partner_id: uuid.UUID, idempotency_key: s
     rows are. A broken connection reruns the whole transaction once
     (``HotDatabase.run``): the key's redemption is read again under the lock, so a commit that
     went through before the break is found, not repeated."""
-    live_sql, live_params = (
-        (LIVE_SINCE_SQL, (benefit_id, resident_id, _naive(period.since)))
-        if period.since is not None
-        else (LIVE_IN_PERIOD_SQL, (benefit_id, resident_id, period.key)))
+    params = {"partner": partner_id, "key": idempotency_key, "benefit": benefit_id,
+              "resident": resident_id, "period": period.key,
+              "since": _naive(period.since) if period.since is not None else None}
+    locked_sql = LOCKED_SINCE_SQL if period.since is not None else LOCKED_IN_PERIOD_SQL
 
     async def work(conn: psycopg.AsyncConnection[Any]) -> tuple[Locked | None, bool]:
         try:
             async with conn.pipeline(), conn.transaction():
-                await conn.execute(HOLD_SQL, (benefit_id, resident_id))
                 await conn.execute(LOCK_SQL, (benefit_id, resident_id))
-                earlier = await conn.execute(REPLAY_SQL, (partner_id, idempotency_key))
-                live = await conn.execute(live_sql, live_params)
-                slot = await conn.execute(SLOT_SQL, (benefit_id, resident_id, period.key))
-                top = await slot.fetchone()  # the first network wait
-                locked = Locked(_earlier(await earlier.fetchone()),
-                                [_when(r[0]) for r in await live.fetchall()],
-                                int(top[0] or 0) if top is not None else 0)
+                cur = await conn.execute(locked_sql, params)
+                row = await cur.fetchone()  # BEGIN, the lock and the reads: one network wait
+                assert row is not None
+                locked = Locked(_earlier(row[0:7]), [_when(at) for at in row[7] or []],
+                                int(row[8] or 0))
                 decided = decide(locked)
                 if decided is None:
-                    raise psycopg.Rollback()
-                row, entry = decided
+                    # Declined: COMMIT, not ROLLBACK, which would make psycopg drop every
+                    # prepared statement of the connection. Nothing was written: a holder with
+                    # rows to count or a key to replay already had its lock row.
+                    return locked, False
+                made, entry = decided
                 await conn.execute(INSERT_SQL, (
-                    row.id, row.benefit_id, row.partner_id, row.resident_id, row.card_id,
-                    row.period_key, row.slot, row.idempotency_key, row.request_hash,
-                    row.receipt_number, _naive(row.redeemed_at)))
-                await conn.execute(AUDIT_SQL, (
+                    made.id, made.benefit_id, made.partner_id, made.resident_id, made.card_id,
+                    made.period_key, made.slot, made.idempotency_key, made.request_hash,
+                    made.receipt_number, _naive(made.redeemed_at),
                     _naive(entry.at), entry.actor, entry.role, entry.action, entry.subject,
                     entry.purpose, Json(entry.detail, dumps=json_text), entry.mac))
-                # Leaving the blocks sends both INSERTs and COMMIT: the second network wait.
+                # Leaving the blocks sends the INSERT and COMMIT: the second network wait.
         except psycopg.errors.UniqueViolation:
             raise _Conflict() from None
-        return locked, decided is not None
+        return locked, True
 
     try:
         return await db.run(work)
