@@ -10,7 +10,7 @@ route against itself there; on PostgreSQL it also counts what the lean route ans
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -21,31 +21,23 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from api.app import create_app
 from api.lean import lean_of
 from api.runtime import Runtime
 from cityid.db import unit_of_work
-from cityid.settings import Settings
 from redemption import hot_repository
 from redemption.hot_ledger import HotLedger
 from redemption.models import Redemption
 from tests.conftest import BACKEND
 from tests.factories import audit_trail
-from tests.redemption.helpers import Headers, make_benefit, make_cardholder, make_partner
+from tests.redemption.helpers import (
+    Headers,
+    kill_hot_connections,
+    make_benefit,
+    make_cardholder,
+    make_partner,
+)
 
 PATH = "/v1/redemptions"
-
-
-@pytest.fixture
-def admin(auth_header: Callable[[str], Headers]) -> Headers:
-    return auth_header("admin")
-
-
-@pytest.fixture
-def normal_client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    off = settings.model_copy(update={"hot_path": False})
-    with TestClient(create_app(off, runtime), raise_server_exceptions=False) as client:
-        yield client
 
 
 def _answered(app: FastAPI) -> int:
@@ -232,14 +224,6 @@ def test_concurrent_scans_and_retries_through_the_lean_route_redeem_once(
     assert _answered(app) - before >= 30  # the lean route answered at least the 30 distinct
 
 
-def _kill_hot_connections(runtime: Runtime) -> int:
-    with runtime.engine.begin() as conn:
-        return len(conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = :name AND datname = current_database()"),
-            {"name": hot_repository.APPLICATION_NAME}).all())
-
-
 @pg_only
 def test_a_connection_dropped_mid_transaction_is_rerun_once_and_redeems_once(
         client: TestClient, app: FastAPI, admin: Headers, runtime: Runtime,
@@ -253,7 +237,7 @@ def test_a_connection_dropped_mid_transaction_is_rerun_once_and_redeems_once(
     def cut_once(self: HotLedger, *args: Any, **kwargs: Any) -> Any:
         # Under the holder's lock, before the row and its entry are sent: the link dies.
         if not cuts:
-            cuts.append(_kill_hot_connections(runtime))
+            cuts.append(kill_hot_connections(runtime))
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(HotLedger, "decide", cut_once)
@@ -281,7 +265,7 @@ def test_a_database_that_stays_away_mid_redemption_is_a_503_and_nothing_is_writt
         raise psycopg.OperationalError("connection refused")
 
     def cut(self: HotLedger, *args: Any, **kwargs: Any) -> Any:
-        _kill_hot_connections(runtime)
+        kill_hot_connections(runtime)
         monkeypatch.setattr(hot_repository.HotDatabase, "_connect", refused)
         return original(self, *args, **kwargs)
 

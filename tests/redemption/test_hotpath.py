@@ -25,7 +25,7 @@ from partners import keys as partner_keys
 from redemption import hot_repository
 from tests.conftest import BACKEND
 from tests.factories import audit_trail
-from tests.redemption.helpers import Headers, make_cardholder, make_partner
+from tests.redemption.helpers import Headers, kill_hot_connections, make_cardholder, make_partner
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
                                 reason="the lean route and its key cache serve PostgreSQL")
@@ -129,14 +129,6 @@ def test_a_lost_listener_stops_the_cache_being_used(
     assert response.status_code == 200 and response.json()["reason"] == "ok"
 
 
-def _kill_hot_connections(runtime: Runtime) -> int:
-    with runtime.engine.begin() as conn:
-        return len(conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = :name AND datname = current_database()"),
-            {"name": hot_repository.APPLICATION_NAME}).all())
-
-
 def test_a_connection_dropped_during_a_verification_is_tried_once_more(
         client: TestClient, admin: Headers, runtime: Runtime,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,7 +140,7 @@ def test_a_connection_dropped_during_a_verification_is_tried_once_more(
 
     async def cut_then_write(db: Any, entry: Any) -> None:
         # The card was read; the connection dies before the audit entry is written.
-        calls.append(_kill_hot_connections(runtime))
+        calls.append(kill_hot_connections(runtime))
         await original(db, entry)
 
     monkeypatch.setattr(hot_repository, "add_entry", cut_then_write)
@@ -176,7 +168,7 @@ def test_a_database_that_stays_away_is_a_503_and_nothing_is_disclosed(
     original = hot_repository.add_entry
 
     async def cut_then_write(db: Any, entry: Any) -> None:
-        _kill_hot_connections(runtime)
+        kill_hot_connections(runtime)
         monkeypatch.setattr(hot_repository.HotDatabase, "_connect", refused)
         await original(db, entry)
 

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import base45  # type: ignore[import-untyped]
 import cbor2
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.app import create_app
 from api.lean import lean_of
 from api.runtime import Runtime
-from cityid.settings import Settings
 from idcard.cose import generate_signing_key
 from idcard.credential import CardClaims, issue_credential, sign_cose
 from tests.conftest import BACKEND
@@ -32,18 +28,6 @@ from tests.redemption.helpers import Headers, make_cardholder, make_partner
 
 PARTNER_TYPES = ("cultural", "library", "benefit", "bank", "credit_union", "police")
 LEAN_TYPES = {"cultural", "library", "benefit"}
-
-
-@pytest.fixture
-def admin(auth_header: Callable[[str], Headers]) -> Headers:
-    return auth_header("admin")
-
-
-@pytest.fixture
-def normal_client(settings: Settings, runtime: Runtime) -> Iterator[TestClient]:
-    off = settings.model_copy(update={"hot_path": False})
-    with TestClient(create_app(off, runtime), raise_server_exceptions=False) as client:
-        yield client
 
 
 def _qr(runtime: Runtime, *, key: Any = None, now: datetime | None = None,
