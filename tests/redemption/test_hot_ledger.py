@@ -280,3 +280,37 @@ def test_a_database_that_stays_away_mid_redemption_is_a_503_and_nothing_is_writt
     monkeypatch.undo()
     assert _count(runtime, benefit["id"]) == 0
     assert _redeemed_entries(runtime) == entries_before
+
+
+@pg_only
+def test_a_same_key_row_committed_first_rolls_the_lean_redemption_back_whole(
+        client: TestClient, normal_client: TestClient, app: FastAPI, admin: Headers,
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    partner, key = make_partner(client, admin, "cultural", name="Race Museum")
+    holder = make_cardholder(runtime)
+    first = make_benefit(client, admin, partner["id"], runtime.clock.today())
+    second = make_benefit(client, admin, partner["id"], runtime.clock.today(), name="Guide")
+    headers = {**key, "Idempotency-Key": "raced-key-0001"}
+    original = HotLedger.decide
+    raced: list[int] = []
+
+    def race(self: HotLedger, *args: Any, **kwargs: Any) -> Any:
+        # Under this request's lock on (first, holder): the same key, with another body,
+        # commits through the normal route, which locks (second, holder) and does not wait.
+        if not raced:
+            other = normal_client.post(PATH, headers=headers,
+                                       json={"qr": holder["qr"], "benefit_id": second["id"]})
+            raced.append(other.status_code)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(HotLedger, "decide", race)
+    entries_before = _redeemed_entries(runtime)
+    before = _answered(app)
+    response = client.post(PATH, headers=headers,
+                           json={"qr": holder["qr"], "benefit_id": first["id"]})
+    assert raced == [200]
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "idempotency_conflict"
+    assert _answered(app) == before + 1  # answered by the lean route, after its rollback
+    assert _count(runtime, first["id"]) == 0 and _count(runtime, second["id"]) == 1
+    assert _redeemed_entries(runtime) == entries_before + 1  # the normal route's, only
