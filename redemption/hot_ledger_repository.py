@@ -25,14 +25,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Json
 
 from privacy.audit_prepared import PreparedEntry
-from redemption.hot_repository import HotDatabase, json_text
+from redemption.hot_repository import HotDatabase, aware, json_text, naive
 
 # Before the transaction: the key's earlier redemption, the benefit and the card, one row.
 READS_SQL = (
@@ -82,18 +82,10 @@ INSERT_SQL = ("WITH made AS (INSERT INTO redemptions (id, benefit_id, partner_id
               "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def _when(value: datetime) -> datetime:
-    aware = _aware(value)
-    assert aware is not None
-    return aware
-
-
-def _naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None)
+    when = aware(value)
+    assert when is not None
+    return when
 
 
 @dataclass(frozen=True)
@@ -173,9 +165,9 @@ class PeriodQuery:
 def _earlier(row: Any) -> EarlierRow | None:
     if row[0] is None:
         return None
-    redeemed_at = _aware(row[5])
+    redeemed_at = aware(row[5])
     assert redeemed_at is not None
-    return EarlierRow(row[0], row[1], row[2], row[3], row[4], redeemed_at, _aware(row[6]))
+    return EarlierRow(row[0], row[1], row[2], row[3], row[4], redeemed_at, aware(row[6]))
 
 
 async def reads(db: HotDatabase, *, partner_id: uuid.UUID, idempotency_key: str,
@@ -212,7 +204,7 @@ async def transact(db: HotDatabase, *, partner_id: uuid.UUID, idempotency_key: s
     went through before the break is found, not repeated."""
     params = {"partner": partner_id, "key": idempotency_key, "benefit": benefit_id,
               "resident": resident_id, "period": period.key,
-              "since": _naive(period.since) if period.since is not None else None}
+              "since": naive(period.since) if period.since is not None else None}
     locked_sql = LOCKED_SINCE_SQL if period.since is not None else LOCKED_IN_PERIOD_SQL
 
     async def work(conn: psycopg.AsyncConnection[Any]) -> tuple[Locked | None, bool]:
@@ -234,8 +226,8 @@ async def transact(db: HotDatabase, *, partner_id: uuid.UUID, idempotency_key: s
                 await conn.execute(INSERT_SQL, (
                     made.id, made.benefit_id, made.partner_id, made.resident_id, made.card_id,
                     made.period_key, made.slot, made.idempotency_key, made.request_hash,
-                    made.receipt_number, _naive(made.redeemed_at),
-                    _naive(entry.at), entry.actor, entry.role, entry.action, entry.subject,
+                    made.receipt_number, naive(made.redeemed_at),
+                    naive(entry.at), entry.actor, entry.role, entry.action, entry.subject,
                     entry.purpose, Json(entry.detail, dumps=json_text), entry.mac))
                 # Leaving the blocks sends the INSERT and COMMIT: the second network wait.
         except psycopg.errors.UniqueViolation:

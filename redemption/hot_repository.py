@@ -43,12 +43,12 @@ AUDIT_SQL = ("INSERT INTO audit_pending (at, actor, role, action, subject, purpo
              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)")
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def aware(value: datetime | None) -> datetime | None:
     # Stored as naive UTC (cityid.db.UTCDateTime), read back aware, as the ORM does.
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def _naive(value: datetime) -> datetime:
+def naive(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
@@ -165,16 +165,16 @@ async def key_row(db: HotDatabase, key_hash: str) -> KeyRow | None:
         policy = row[8]
         if isinstance(policy, str):
             policy = json.loads(policy)
-        expires_at = _aware(row[2])
+        expires_at = aware(row[2])
         assert expires_at is not None
-        return KeyRow(row[0], _aware(row[1]), expires_at, _aware(row[3]), row[4], row[5],
+        return KeyRow(row[0], aware(row[1]), expires_at, aware(row[3]), row[4], row[5],
                       row[6], bool(row[7]), policy)
     return await db.run(work)
 
 
 async def touch_key(db: HotDatabase, key_id: uuid.UUID, now: datetime) -> None:
     async def work(conn: psycopg.AsyncConnection[Any]) -> None:
-        await conn.execute(TOUCH_SQL, (_naive(now), key_id))
+        await conn.execute(TOUCH_SQL, (naive(now), key_id))
     await db.run(work)
 
 
@@ -188,7 +188,7 @@ async def card_row(db: HotDatabase, number_index: str, issue_number: int) -> Car
 
 async def add_entry(db: HotDatabase, entry: PreparedEntry) -> None:
     """One INSERT, its own transaction: when this returns, the entry is on disk."""
-    params = (_naive(entry.at), entry.actor, entry.role, entry.action, entry.subject,
+    params = (naive(entry.at), entry.actor, entry.role, entry.action, entry.subject,
               entry.purpose, Json(entry.detail, dumps=json_text), entry.mac)
 
     async def work(conn: psycopg.AsyncConnection[Any]) -> None:
